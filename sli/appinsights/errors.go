@@ -1,0 +1,95 @@
+package appinsights
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+var (
+	// ErrConnectionString is matched by every connection string parsing
+	// error (see ConnectionStringError).
+	ErrConnectionString = errors.New("appinsights: invalid connection string")
+
+	// ErrNoConnectionString is returned by NewFromEnv when
+	// APPLICATIONINSIGHTS_CONNECTION_STRING is unset or blank.
+	ErrNoConnectionString = errors.New("appinsights: " + EnvConnectionString + " is not set")
+
+	// ErrInvalidConfig is matched by errors about an Option's value.
+	ErrInvalidConfig = errors.New("appinsights: invalid configuration")
+
+	// ErrShutdown is returned by Export and ForceFlush after Shutdown.
+	ErrShutdown = errors.New("appinsights: exporter is shut down")
+
+	// ErrTransmit is matched by every TransmitError: a batch of telemetry
+	// that the ingestion endpoint did not accept or that could not be sent.
+	ErrTransmit = errors.New("appinsights: transmission failed")
+
+	// ErrNonFinite is returned (wrapped) by Export when data points with a
+	// NaN or infinite value were skipped; the other points are sent.
+	ErrNonFinite = errors.New("appinsights: non-finite value")
+)
+
+// ConnectionStringError describes why a connection string was rejected. It
+// never carries the instrumentation key or any other value from the input.
+type ConnectionStringError struct {
+	// Key is the canonical name of the key at fault ("InstrumentationKey",
+	// "IngestionEndpoint", ...), or empty when the fault is structural or
+	// the key is not one this package knows.
+	Key string
+	// Segment is the 1-based position of the ';'-separated segment at fault,
+	// or 0 when the fault is not tied to one segment.
+	Segment int
+	// Reason says what is wrong.
+	Reason string
+}
+
+// Error implements error.
+func (e *ConnectionStringError) Error() string {
+	var b strings.Builder
+	b.WriteString(ErrConnectionString.Error())
+	b.WriteString(": ")
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Reason)
+	if e.Segment > 0 {
+		b.WriteString(" (segment ")
+		b.WriteString(strconv.Itoa(e.Segment))
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrConnectionString.
+func (e *ConnectionStringError) Is(target error) bool { return target == ErrConnectionString }
+
+// TransmitError reports one failed attempt to post a batch of telemetry to
+// the ingestion endpoint. It is passed to the handler set by
+// WithErrorHandler, and Shutdown returns one (wrapped) when a batch flushed
+// during shutdown was not delivered.
+type TransmitError struct {
+	// StatusCode is the HTTP status the endpoint answered, or 0 when no
+	// response was received (see Err).
+	StatusCode int
+	// Err is the transport error when StatusCode is 0.
+	Err error
+}
+
+// Error implements error.
+func (e *TransmitError) Error() string {
+	if e.StatusCode != 0 {
+		return ErrTransmit.Error() + ": HTTP status " + strconv.Itoa(e.StatusCode)
+	}
+	if e.Err != nil {
+		return ErrTransmit.Error() + ": " + e.Err.Error()
+	}
+	return ErrTransmit.Error()
+}
+
+// Is reports whether target is ErrTransmit.
+func (e *TransmitError) Is(target error) bool { return target == ErrTransmit }
+
+// Unwrap returns the transport error, if any.
+func (e *TransmitError) Unwrap() error { return e.Err }
