@@ -1,0 +1,123 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// Keys of one tenant's period, all sharing the {tenant} hash tag:
+//
+//	KEYS[1] hash: "spent" and "held" (sum of the live holds)
+//	KEYS[2] zset: live holds, member "<id>:<estimate>", scored by expiry (Unix ms)
+//	KEYS[3] zset: expired, unsettled holds, same members, scored by expiry
+//	KEYS[4] zset: ids charged by a forced settle, scored by time
+//
+// The hold's amount is part of its member, so admitting a request writes
+// one hash field and one set member. Amounts are decimal strings handled
+// by HINCRBY (exact int64 in Redis); Lua numbers (doubles) only compare
+// amounts, which are below 2^53. Invariant: "held" equals the sum of the
+// estimates in KEYS[2], so KEYS[2] is empty (and absent) whenever held is 0
+// with no zero-estimate hold.
+
+// reserveScript admits and holds, or blocks. Expired holds are swept
+// (up to 64, into KEYS[3]) before any decision other than Allow, and on
+// about one call in ten otherwise: an unswept
+// expired hold can only make the level look higher, so an Allow taken
+// without sweeping is right, and every Downshift or Block is decided on
+// swept figures.
+//
+// A repeated call with the same id and estimate (a client retry after a
+// lost reply) holds nothing more: ZADD NX refuses the member, or, if the
+// re-check blocks, the member is found.
+//
+//	ARGV: id, estimate, limit, downshiftAt, now, ttlMillis, keepMillis, forgetMillis
+//	returns {decision 1|2|3, spent, held}
+//
+// The hold expires at now+ttl; records of holds that expired before
+// now-forget are forgotten (Unix ms, exact as Lua numbers). Calls whose id ends in 0 sweep whatever their
+// level (about one in ten: ids are random).
+var reserveScript = redis.NewScript(`
+local hkey, holds, expired = KEYS[1], KEYS[2], KEYS[3]
+local id, keep = ARGV[1], ARGV[7]
+local member = id .. ':' .. ARGV[2]
+local v = redis.call('HMGET', hkey, 'spent', 'held')
+local spent, held = v[1] or '0', v[2] or '0'
+local est, dsat, now, ttl = tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local level = tonumber(spent) + tonumber(held)
+if level + est >= dsat or string.byte(id, -1) == 48 then
+  local dead = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 64)
+  if #dead > 0 then
+    for i = 1, #dead, 2 do
+      local amt = string.match(dead[i], ':(%d+)$')
+      if amt ~= '0' then held = redis.call('HINCRBY', hkey, 'held', '-' .. amt) end
+      redis.call('ZREM', holds, dead[i])
+      redis.call('ZADD', expired, dead[i+1], dead[i])
+    end
+    redis.call('ZREMRANGEBYSCORE', expired, '-inf', '(' .. string.format('%d', now - tonumber(ARGV[8])))
+    redis.call('PEXPIRE', expired, keep)
+    level = tonumber(spent) + tonumber(held)
+  end
+end
+local limit = tonumber(ARGV[3])
+if limit <= 0 or level + est >= limit then
+  if redis.call('ZSCORE', holds, member) then
+    if level >= dsat then return {2, spent, held} end
+    return {1, spent, held}
+  end
+  return {3, spent, held}
+end
+if redis.call('ZADD', holds, 'NX', string.format('%d', now + ttl), member) == 0 then
+  if level >= dsat then return {2, spent, held} end
+  return {1, spent, held}
+end
+if tonumber(held) == 0 then redis.call('PEXPIRE', holds, keep) end
+local nheld = redis.call('HINCRBY', hkey, 'held', ARGV[2])
+if not v[1] and not v[2] then redis.call('PEXPIRE', hkey, keep) end
+if level + est >= dsat then return {2, spent, nheld} end
+return {1, spent, nheld}
+`)
+
+// finishScript settles or releases one reservation.
+//
+//	ARGV: id, estimate, actual, mode ("s" settle | "r" release), now, keepMillis, forgetBefore, force ("1"|"0")
+//	returns 1 applied, 2 late, 3 duplicate
+var finishScript = redis.NewScript(`
+local hkey, holds, expired, forced = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local member, actual, settle, keep = ARGV[1] .. ':' .. ARGV[2], ARGV[3], ARGV[4] == 's', ARGV[6]
+local exp = redis.call('ZSCORE', holds, member)
+if exp then
+  redis.call('ZREM', holds, member)
+  if ARGV[2] ~= '0' then redis.call('HINCRBY', hkey, 'held', '-' .. ARGV[2]) end
+  if settle and actual ~= '0' then redis.call('HINCRBY', hkey, 'spent', actual) end
+  if tonumber(exp) <= tonumber(ARGV[5]) then return 2 end
+  return 1
+end
+if redis.call('ZREM', expired, member) == 1 then
+  if settle then
+    redis.call('HINCRBY', hkey, 'spent', actual)
+    redis.call('PEXPIRE', hkey, keep)
+  end
+  return 2
+end
+if settle and ARGV[8] == '1' then
+  redis.call('ZREMRANGEBYSCORE', forced, '-inf', '(' .. ARGV[7])
+  if redis.call('ZSCORE', forced, ARGV[1]) then return 3 end
+  redis.call('ZADD', forced, ARGV[5], ARGV[1])
+  redis.call('PEXPIRE', forced, keep)
+  redis.call('HINCRBY', hkey, 'spent', actual)
+  redis.call('PEXPIRE', hkey, keep)
+  return 1
+end
+return 3
+`)
+
+// usageScript reads spend and live holds without writing.
+//
+//	ARGV: now
+//	returns {spent, held}
+var usageScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'spent', 'held')
+local held = tonumber(v[2] or '0')
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for i = 1, #dead do
+  held = held - tonumber(string.match(dead[i], ':(%d+)$'))
+end
+return {v[1] or '0', held}
+`)
