@@ -1,0 +1,348 @@
+package httpmw
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llmops-go/llmops/chaos"
+)
+
+// Transport is an http.RoundTripper for the LLM client's http.Client. For
+// chat completion requests (OpenAI-compatible .../chat/completions and Azure
+// OpenAI .../openai/deployments/{deployment}/chat/completions, streamed or
+// not) it:
+//
+//   - enforces the task's Limits before each call (a *CapError, no request);
+//   - rewrites the model to the task's downshift model (the JSON model field,
+//     or the Azure deployment segment of the path);
+//   - asks a streaming request for its usage (stream_options.include_usage);
+//   - applies chaos faults aimed at the model edge;
+//   - retries 429 and 5xx when a RetryPolicy is set;
+//   - reads the usage from the response as the caller reads it, prices it
+//     with the rate card, records it and adds it to the task.
+//
+// Other requests pass through untouched. A Transport is safe for concurrent
+// use by multiple goroutines.
+type Transport struct {
+	base http.RoundTripper
+	cfg  *config
+	jit  jitter
+	obs  *observer
+}
+
+var _ http.RoundTripper = (*Transport)(nil)
+
+// NewTransport returns a Transport that sends requests through base
+// (http.DefaultTransport when nil), configured by the options that apply to
+// a Transport.
+func NewTransport(base http.RoundTripper, opts ...Option) (*Transport, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	obs, err := newObserver(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Transport{base: base, cfg: cfg, jit: jitter{src: cfg.rand}, obs: obs}, nil
+}
+
+const sseType = "text/event-stream"
+
+// call is one chat completion going through the Transport.
+type call struct {
+	task     *Task
+	tenant   string
+	provider string // gen_ai.provider.name
+	model    string // the model requested (after a downshift rewrite)
+	stream   bool
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	kind, dep, depAt := classify(req.URL.Path)
+	if kind == endpointOther || req.Method != http.MethodPost {
+		return t.base.RoundTrip(req)
+	}
+	ctx := req.Context()
+	c := call{task: TaskFrom(ctx), provider: "openai"}
+	if c.task != nil {
+		c.tenant = c.task.tenant
+		if err := t.cfg.limits.exceeded(c.task, 1); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+	}
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var target string
+	if c.task != nil {
+		target = c.task.downshift
+	}
+	bodyTarget := target
+	if kind == endpointAzure {
+		bodyTarget = ""
+	}
+	newBody, info := rewriteChat(body, bodyTarget, true)
+	from, path := info.model, req.URL.Path
+	if kind == endpointAzure {
+		c.provider = "azure.ai.openai"
+		from = t.modelOf(dep)
+		if target != "" && target != from {
+			path = path[:depAt] + t.deploymentOf(target) + path[depAt+len(dep):]
+		}
+	}
+	c.model, c.stream = from, info.stream
+	if target != "" && from != "" && target != from {
+		c.model = target
+		t.obs.downshift(ctx, c.tenant, from, target)
+	}
+
+	if c.task != nil && c.model != "" {
+		c.task.setModel(c.model)
+	}
+	out := req.Clone(ctx)
+	if path != req.URL.Path {
+		out.URL.Path, out.URL.RawPath = path, ""
+	}
+	setBody(out, newBody)
+	return t.send(ctx, out, &c)
+}
+
+// send makes the attempts of one call.
+func (t *Transport) send(ctx context.Context, req *http.Request, c *call) (*http.Response, error) {
+	policy := t.cfg.retry
+	for attempt := 1; ; attempt++ {
+		if err := t.cfg.limits.admit(c.task); err != nil {
+			return nil, err
+		}
+		if attempt > 1 && req.GetBody != nil {
+			req.Body, _ = req.GetBody() // a bytes reader never fails
+		}
+		start := t.cfg.clock.Now()
+		resp, eff, err := t.attempt(ctx, req, c)
+		if err != nil {
+			t.obs.modelCall(ctx, c, "", tokens{}, t.cfg.clock.Now().Sub(start), errorType(err))
+			return nil, err
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return t.success(ctx, resp, eff, c, start)
+		}
+		t.obs.modelCall(ctx, c, "", tokens{}, t.cfg.clock.Now().Sub(start), strconv.Itoa(resp.StatusCode))
+		if attempt >= policy.MaxAttempts || !retryableStatus(resp.StatusCode) {
+			return resp, nil
+		}
+		if c.task != nil && t.cfg.limits.exceeded(c.task, 1) != nil {
+			return resp, nil
+		}
+		d, ok := policy.retryDelay(attempt, resp.Header, t.cfg.clock.Now(), &t.jit)
+		if !ok {
+			return resp, nil
+		}
+		discard(resp)
+		if err := sleep(ctx, t.cfg.clock, d); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// attempt crosses the model edge once: chaos first, then the base transport.
+func (t *Transport) attempt(ctx context.Context, req *http.Request, c *call) (*http.Response, chaos.Effect, error) {
+	eff, err := t.cfg.chaos.Inject(ctx, chaos.Model(), c.tenant)
+	if err != nil {
+		if resp := synthesize(req, err); resp != nil {
+			return resp, eff, nil
+		}
+		return nil, eff, err
+	}
+	resp, err := t.base.RoundTrip(req)
+	return resp, eff, err
+}
+
+// success wraps a 2xx response body so its usage is read as it streams by.
+func (t *Transport) success(ctx context.Context, resp *http.Response, eff chaos.Effect, c *call, start time.Time) (*http.Response, error) {
+	ct := resp.Header.Get("Content-Type")
+	sse := len(ct) >= len(sseType) && strings.EqualFold(ct[:len(sseType)], sseType)
+	inf := &inflight{t: t, ctx: ctx, c: *c, start: start}
+	inf.r.init(resp.Body, sse)
+	inf.r.sink = inf
+	resp.Body = &inf.r
+	if !eff.Malformed() {
+		return resp, nil
+	}
+	// A malformed fault: the provider answered (and billed) for real, so the
+	// true usage is read first; the caller then gets a corrupted body.
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxChatRequest))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	bad := eff.Corrupt(raw)
+	resp.Body = io.NopCloser(bytes.NewReader(bad))
+	resp.ContentLength = int64(len(bad))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(bad)))
+	resp.Header.Del("Content-Encoding")
+	return resp, nil
+}
+
+// inflight is a successful call whose body the caller is reading: its
+// usage reader and what accounting needs once the body ends, in one
+// allocation.
+type inflight struct {
+	t     *Transport
+	ctx   context.Context
+	c     call
+	start time.Time
+	r     usageReader
+}
+
+func (f *inflight) done(r usageResult) { f.t.finish(f.ctx, &f.c, f.start, r) }
+
+// finish accounts for a response once its body ended.
+func (t *Transport) finish(ctx context.Context, c *call, start time.Time, r usageResult) {
+	d := t.cfg.clock.Now().Sub(start)
+	errType := ""
+	if r.err != nil {
+		errType = "stream_error"
+	}
+	if !r.found {
+		if c.task != nil {
+			c.task.noUsage.Add(1)
+		}
+		t.obs.unaccountedResponse(ctx, c, "no_usage")
+		t.obs.modelCall(ctx, c, r.model, tokens{}, d, errType)
+		return
+	}
+	cost, err := t.obs.price(c.model, r.model, r.tokens)
+	if err != nil {
+		if c.task != nil {
+			c.task.unpriced.Add(1)
+		}
+		t.obs.unaccountedResponse(ctx, c, "unknown_model")
+	}
+	if c.task != nil {
+		c.task.add(r.tokens, cost)
+	}
+	t.obs.modelCall(ctx, c, r.model, r.tokens, d, errType)
+}
+
+// modelOf returns the model behind an Azure deployment.
+func (t *Transport) modelOf(deployment string) string {
+	if m, ok := t.cfg.models[deployment]; ok {
+		return m
+	}
+	return deployment
+}
+
+// deploymentOf returns the Azure deployment of a model.
+func (t *Transport) deploymentOf(model string) string {
+	if d, ok := t.cfg.deployments[model]; ok {
+		return d
+	}
+	return model
+}
+
+// synthesize turns a chaos fault at the model edge into the response a
+// provider sends in that situation; it returns nil for other errors.
+func synthesize(req *http.Request, err error) *http.Response {
+	var thr *chaos.ThrottleError
+	switch {
+	case errors.As(err, &thr):
+		h := http.Header{}
+		secs := int64((thr.RetryAfter + time.Second - 1) / time.Second)
+		h.Set("Retry-After", strconv.FormatInt(max(secs, 0), 10))
+		h.Set("Retry-After-Ms", strconv.FormatInt(thr.RetryAfter.Milliseconds(), 10))
+		return jsonResponse(req, http.StatusTooManyRequests, h,
+			`{"error":{"message":"Rate limit reached. Please try again later.","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)
+	case errors.Is(err, chaos.ErrOutage):
+		return jsonResponse(req, http.StatusServiceUnavailable, http.Header{},
+			`{"error":{"message":"The server is overloaded or not ready yet.","type":"server_error","param":null,"code":null}}`)
+	}
+	return nil
+}
+
+func jsonResponse(req *http.Request, code int, h http.Header, body string) *http.Response {
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	return &http.Response{
+		Status:        fmt.Sprintf("%d %s", code, http.StatusText(code)),
+		StatusCode:    code,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       req,
+	}
+}
+
+// readBody reads and closes a request body.
+func readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(req.Body, maxChatRequest+1))
+	if err != nil {
+		return nil, fmt.Errorf("httpmw: reading the request body: %w", err)
+	}
+	if len(b) > maxChatRequest {
+		return nil, ErrRequestTooLarge
+	}
+	return b, nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+// setBody makes b the (replayable) body of req.
+func setBody(req *http.Request, b []byte) {
+	req.ContentLength = int64(len(b))
+	if len(b) == 0 {
+		req.Body, req.GetBody = http.NoBody, nil
+		return
+	}
+	body := &byteBody{}
+	body.Reset(b)
+	req.Body = body
+	req.GetBody = func() (io.ReadCloser, error) {
+		r := &byteBody{}
+		r.Reset(b)
+		return r, nil
+	}
+}
+
+// byteBody is a request body read from memory.
+type byteBody struct{ bytes.Reader }
+
+// Close does nothing: there is nothing to release.
+func (*byteBody) Close() error { return nil }
+
+// errorType is the error.type attribute of a failed call.
+func errorType(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, chaos.ErrThrottled), errors.Is(err, chaos.ErrOutage):
+		return "chaos"
+	}
+	return "_OTHER"
+}
