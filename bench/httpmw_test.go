@@ -56,7 +56,7 @@ func mwSides(b *testing.B) (bare, otel, ours http.Handler) {
 	bare = http.HandlerFunc(mwHandler)
 	otel = otelhttp.NewHandler(bare, "agent", otelhttp.WithMeterProvider(mp))
 	ours, err = httpmw.NewHandler(bare,
-		httpmw.WithRecorder(rec), httpmw.WithMeterProvider(mp), httpmw.WithChaos(in),
+		httpmw.WithRecorder(rec), httpmw.WithChaos(in),
 		httpmw.WithTenant(httpmw.HeaderTenant("")),
 		httpmw.WithBudget(enf, httpmw.FixedEstimate(1000)), httpmw.WithDownshiftModel("gpt-4o-mini"))
 	if err != nil {

@@ -238,30 +238,9 @@ func toWire(f Fault, now time.Time) wireFault {
 // auth), cross-origin (403), bearer token (401), method (405), content
 // type (415), body size (413), body (400), fault validation (400).
 func (h *AdminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	principal := h.principal
-	if h.cfg.noAuth {
-		ip, ok := loopbackIP(r.RemoteAddr)
-		if !ok {
-			writeError(w, http.StatusForbidden, "forbidden", "without authentication the chaos admin API serves loopback clients only")
-			return
-		}
-		principal = "loopback:" + ip
-	}
-	if err := h.crossOrigin(r); err != nil {
-		writeError(w, http.StatusForbidden, "cross_origin", err.Error())
+	principal, ok := h.guard(w, r)
+	if !ok {
 		return
-	}
-	if !h.cfg.noAuth {
-		if msg, ok := h.authenticate(r); !ok {
-			v := `Bearer realm="chaos-admin"`
-			if msg != "missing bearer token" {
-				v += `, error="invalid_token"`
-			}
-			w.Header().Set("WWW-Authenticate", v)
-			writeError(w, http.StatusUnauthorized, "unauthorized", msg)
-			return
-		}
 	}
 	switch r.Method {
 	case http.MethodGet:
@@ -274,6 +253,81 @@ func (h *AdminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST, DELETE")
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+strconv.Quote(r.Method)+" not allowed; use GET, POST or DELETE")
 	}
+}
+
+// Protect returns a handler that serves next behind the same
+// authentication as the admin API, for other operator endpoints that share
+// its token (a read-only status view, say). Every response gets
+// "Cache-Control: no-store", and a request reaches next only if it passes,
+// in this order:
+//
+//   - without auth (WithoutAuthForLoopbackDevelopment): its RemoteAddr is a
+//     loopback address, else 403 {"error":{"code":"forbidden",…}};
+//   - the cross-origin check (WithTrustedOrigin applies), else 403
+//     {"error":{"code":"cross_origin",…}};
+//   - with auth: "Authorization: Bearer <token>" matches the handler's
+//     token (SHA-256 digests compared in constant time), else 401
+//     {"error":{"code":"unauthorized",…}} with a WWW-Authenticate challenge.
+//
+// next sees the caller's identity through AdminPrincipal. Method routing is
+// left to next (or to the ServeMux pattern it is mounted with). Protect
+// panics if next is nil. The returned handler is safe for concurrent use
+// if next is.
+func (h *AdminHandler) Protect(next http.Handler) http.Handler {
+	if next == nil {
+		panic("chaos: AdminHandler.Protect(nil)")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		principal, ok := h.guard(w, r)
+		if !ok {
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, principal)))
+	})
+}
+
+// principalKey is the context key of the principal Protect passes on.
+type principalKey struct{}
+
+// AdminPrincipal returns who made a request that AdminHandler.Protect let
+// through, as AuditEvent.Principal names it ("token:<first 12 hex digits
+// of the token's SHA-256>" or "loopback:<ip>"); ok is false for a context
+// that did not come through Protect.
+func AdminPrincipal(ctx context.Context) (principal string, ok bool) {
+	principal, ok = ctx.Value(principalKey{}).(string)
+	return principal, ok
+}
+
+// guard runs the checks the admin API and Protect share — loopback
+// (without auth), cross-origin, bearer token — and writes the refusal when
+// one fails. It returns the request's principal and whether it may go on.
+func (h *AdminHandler) guard(w http.ResponseWriter, r *http.Request) (string, bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	principal := h.principal
+	if h.cfg.noAuth {
+		ip, ok := loopbackIP(r.RemoteAddr)
+		if !ok {
+			writeError(w, http.StatusForbidden, "forbidden", "without authentication the chaos admin API serves loopback clients only")
+			return "", false
+		}
+		principal = "loopback:" + ip
+	}
+	if err := h.crossOrigin(r); err != nil {
+		writeError(w, http.StatusForbidden, "cross_origin", err.Error())
+		return "", false
+	}
+	if !h.cfg.noAuth {
+		if msg, ok := h.authenticate(r); !ok {
+			v := `Bearer realm="chaos-admin"`
+			if msg != "missing bearer token" {
+				v += `, error="invalid_token"`
+			}
+			w.Header().Set("WWW-Authenticate", v)
+			writeError(w, http.StatusUnauthorized, "unauthorized", msg)
+			return "", false
+		}
+	}
+	return principal, true
 }
 
 // crossOrigin refuses browser requests made from another site: any method

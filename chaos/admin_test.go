@@ -401,3 +401,114 @@ func TestAdminStoreUnavailable(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminProtect(t *testing.T) {
+	const wantPrincipal = "token:" // followed by 12 hex digits of the token's SHA-256
+	tests := []struct {
+		name      string
+		noAuth    bool
+		method    string
+		auth      string
+		remote    string
+		header    map[string]string
+		status    int
+		code      string
+		challenge string // WWW-Authenticate, "" when none is expected
+		principal string // prefix of AdminPrincipal when next is reached
+	}{
+		{name: "authorized GET", method: "GET", auth: "Bearer " + testToken, status: 200, principal: wantPrincipal},
+		{name: "authorized POST", method: "POST", auth: "Bearer " + testToken, status: 200, principal: wantPrincipal},
+		{name: "lower-case scheme", method: "GET", auth: "bearer " + testToken, status: 200, principal: wantPrincipal},
+		{name: "missing token", method: "GET", status: 401, code: "unauthorized", challenge: `Bearer realm="chaos-admin"`},
+		{name: "wrong token", method: "GET", auth: "Bearer nope-nope-nope-nope", status: 401, code: "unauthorized",
+			challenge: `Bearer realm="chaos-admin", error="invalid_token"`},
+		{name: "token prefix", method: "GET", auth: "Bearer " + testToken[:20], status: 401, code: "unauthorized",
+			challenge: `Bearer realm="chaos-admin", error="invalid_token"`},
+		{name: "basic scheme", method: "GET", auth: "Basic " + testToken, status: 401, code: "unauthorized",
+			challenge: `Bearer realm="chaos-admin", error="invalid_token"`},
+		{name: "cross-site GET", method: "GET", auth: "Bearer " + testToken, header: map[string]string{"Sec-Fetch-Site": "cross-site"},
+			status: 403, code: "cross_origin"},
+		{name: "foreign Origin POST", method: "POST", auth: "Bearer " + testToken, header: map[string]string{"Origin": "https://evil.example"},
+			status: 403, code: "cross_origin"},
+		{name: "same-origin browser", method: "GET", auth: "Bearer " + testToken,
+			header: map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://svc.local"}, status: 200, principal: wantPrincipal},
+		{name: "loopback without auth", noAuth: true, method: "GET", remote: "127.0.0.1:5000", status: 200, principal: "loopback:127.0.0.1"},
+		{name: "remote without auth", noAuth: true, method: "GET", remote: "192.0.2.7:5000", status: 403, code: "forbidden"},
+		{name: "cross-site without auth", noAuth: true, method: "GET", remote: "[::1]:5000",
+			header: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403, code: "cross_origin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fx *adminFixture
+			if tt.noAuth {
+				fx = newAdmin(t, "", chaos.WithoutAuthForLoopbackDevelopment())
+			} else {
+				fx = newAdmin(t, testToken)
+			}
+			calls := 0
+			var principal string
+			var hasPrincipal bool
+			h := fx.h.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				principal, hasPrincipal = chaos.AdminPrincipal(r.Context())
+				_, _ = w.Write([]byte("next"))
+			}))
+			hr := httptest.NewRequest(tt.method, "http://svc.local/admin/status", nil)
+			if tt.auth != "" {
+				hr.Header.Set("Authorization", tt.auth)
+			}
+			if tt.remote != "" {
+				hr.RemoteAddr = tt.remote
+			}
+			for k, v := range tt.header {
+				hr.Header.Set(k, v)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, hr)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d (%s)", w.Code, tt.status, w.Body)
+			}
+			if got := w.Header().Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control %q", got)
+			}
+			if got := w.Header().Get("WWW-Authenticate"); got != tt.challenge {
+				t.Errorf("WWW-Authenticate %q, want %q", got, tt.challenge)
+			}
+			if tt.status != http.StatusOK {
+				if calls != 0 {
+					t.Fatalf("next called %d times on a refused request", calls)
+				}
+				var e errBody
+				if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code != tt.code {
+					t.Fatalf("body %s (%v), want code %q", w.Body, err, tt.code)
+				}
+				if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+					t.Errorf("Content-Type %q", ct)
+				}
+				return
+			}
+			if calls != 1 || w.Body.String() != "next" {
+				t.Fatalf("next called %d times, body %q", calls, w.Body)
+			}
+			if !hasPrincipal || !strings.HasPrefix(principal, tt.principal) {
+				t.Fatalf("AdminPrincipal = %q, %v, want prefix %q", principal, hasPrincipal, tt.principal)
+			}
+			if tt.principal == wantPrincipal && len(principal) != len(wantPrincipal)+12 {
+				t.Fatalf("AdminPrincipal = %q, want 12 hex digits after %q", principal, wantPrincipal)
+			}
+		})
+	}
+	if _, ok := chaos.AdminPrincipal(context.Background()); ok {
+		t.Fatal("AdminPrincipal found a principal in a context that did not come through Protect")
+	}
+}
+
+func TestAdminProtectNil(t *testing.T) {
+	fx := newAdmin(t, testToken)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Protect(nil) did not panic")
+		}
+	}()
+	fx.h.Protect(nil)
+}

@@ -45,6 +45,11 @@
 // decoded strictly (unknown fields, duplicate keys, trailing data: 400).
 // A rejected request never changes state; an audit hook sees every change.
 //
+// AdminHandler.Protect puts another operator endpoint behind the same
+// checks (loopback-only without auth, cross-origin refusal, bearer token
+// with a 401 and WWW-Authenticate challenge), so one token guards them all;
+// the protected handler reads the caller's identity with AdminPrincipal.
+//
 // # Defaults
 //
 //	TTL             DefaultTTL (10m), at most MaxTTL (24h)

@@ -1,13 +1,10 @@
 package httpmw
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/llmops-go/llmops/budget"
@@ -41,8 +38,10 @@ func WithChaosAdminOptions(opts ...chaos.AdminOption) Option {
 	})
 }
 
-// MountAdmin mounts the operator endpoints on mux, all behind the bearer
-// token of the chaos admin API:
+// MountAdmin mounts the operator endpoints on mux, all behind the
+// authentication of the chaos admin API (the budget view through
+// chaos.AdminHandler.Protect: the same bearer token compared the same way,
+// 401 with WWW-Authenticate, cross-origin browser requests refused):
 //
 //   - AdminChaosPath: the chaos admin API (chaos.NewAdminHandler) over the
 //     WithChaosController controller or the WithChaos injector;
@@ -70,7 +69,8 @@ func MountAdmin(mux *http.ServeMux, token string, opts ...Option) error {
 	if token == "" {
 		return fmt.Errorf("httpmw: MountAdmin: %w", chaos.ErrNoToken)
 	}
-	// The chaos handler validates the token; the budget view shares it.
+	// The chaos handler validates the token and authenticates the budget
+	// view too (chaos.AdminHandler.Protect), so both share one check.
 	ch, err := chaos.NewAdminHandler(chaosOrEmpty(ctrl), token, cfg.chaosAdmin...)
 	if err != nil {
 		return fmt.Errorf("httpmw: MountAdmin: %w", err)
@@ -79,7 +79,7 @@ func MountAdmin(mux *http.ServeMux, token string, opts ...Option) error {
 		mux.Handle(AdminChaosPath, ch)
 	}
 	if cfg.enforcer != nil {
-		mux.Handle("GET "+AdminBudgetPath, &budgetView{enf: cfg.enforcer, digest: sha256.Sum256([]byte(token)), now: cfg.clock.Now})
+		mux.Handle("GET "+AdminBudgetPath, ch.Protect(&budgetView{enf: cfg.enforcer}))
 	}
 	return nil
 }
@@ -93,11 +93,10 @@ func chaosOrEmpty(ctrl chaos.Controller) chaos.Controller {
 	return &chaos.Injector{}
 }
 
-// budgetView serves a tenant's budget status as JSON.
+// budgetView serves a tenant's budget status as JSON. MountAdmin puts it
+// behind the chaos admin handler's authentication (Protect).
 type budgetView struct {
-	enf    *budget.Enforcer
-	digest [sha256.Size]byte
-	now    func() time.Time
+	enf *budget.Enforcer
 }
 
 // budgetStatus is the JSON of the budget view.
@@ -113,18 +112,9 @@ type budgetStatus struct {
 	PeriodEnd         string  `json:"period_end"`
 }
 
-// ServeHTTP answers GET /admin/budget/{tenant}.
+// ServeHTTP answers GET /admin/budget/{tenant} for an authenticated
+// caller.
 func (v *budgetView) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	if msg, ok := v.authenticate(r); !ok {
-		h := `Bearer realm="chaos-admin"`
-		if msg != "missing bearer token" {
-			h += `, error="invalid_token"`
-		}
-		w.Header().Set("WWW-Authenticate", h)
-		writeError(w, http.StatusUnauthorized, CodeUnauthorized, msg, nil)
-		return
-	}
 	st, err := v.enf.Status(r.Context(), r.PathValue("tenant"))
 	switch {
 	case errors.Is(err, budget.ErrInvalidTenant):
@@ -147,22 +137,4 @@ func (v *budgetView) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}})
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(append(b, '\n'))
-}
-
-// authenticate checks "Authorization: Bearer <token>" the way the chaos
-// admin handler does: SHA-256 digests compared in constant time.
-func (v *budgetView) authenticate(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return "missing bearer token", false
-	}
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "authorization scheme must be Bearer", false
-	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	if subtle.ConstantTimeCompare(got[:], v.digest[:]) != 1 {
-		return "invalid bearer token", false
-	}
-	return "", true
 }

@@ -84,6 +84,34 @@ func TestMountAdmin(t *testing.T) {
 	if b := v.Budget; b.Tenant != "acme" || b.Decision != "allow" || b.SpentMicroUSD != 250_000 || b.LimitMicroUSD != 1_000_000 || b.PeriodEnd == "" {
 		t.Fatalf("budget view %+v", b)
 	}
+	// The budget view shares the chaos admin authentication
+	// (chaos.AdminHandler.Protect): challenge on 401, cross-site refusal.
+	for _, tt := range []struct {
+		name, token, site string
+		status            int
+		challenge         bool
+	}{
+		{"budget challenge", "", "", http.StatusUnauthorized, true},
+		{"budget cross-site", adminToken, "cross-site", http.StatusForbidden, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/budget/acme", nil)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			if tt.site != "" {
+				req.Header.Set("Sec-Fetch-Site", tt.site)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || (resp.Header.Get("WWW-Authenticate") != "") != tt.challenge {
+				t.Fatalf("status %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
 	if fs, _ := in.Faults(context.Background()); len(fs) != 1 {
 		t.Fatalf("the admin API set %d faults on the injector", len(fs))
 	}

@@ -34,7 +34,7 @@ func fullStack(b *testing.B) http.Handler {
 		b.Fatal(err)
 	}
 	h, err := httpmw.NewHandler(http.HandlerFunc(bareHandler),
-		httpmw.WithRecorder(m.rec), httpmw.WithMeterProvider(m.mp), httpmw.WithChaos(in),
+		httpmw.WithRecorder(m.rec), httpmw.WithChaos(in),
 		httpmw.WithTenant(httpmw.HeaderTenant("")),
 		httpmw.WithBudget(enf, httpmw.FixedEstimate(1000)), httpmw.WithDownshiftModel("gpt-4o-mini"))
 	if err != nil {
@@ -161,7 +161,7 @@ func BenchmarkTransport(b *testing.B) {
 		b.Run(c.name+"/transport", func(b *testing.B) {
 			m := newMetrics(b)
 			in, _ := chaos.New()
-			tr, err := httpmw.NewTransport(base, httpmw.WithRecorder(m.rec), httpmw.WithMeterProvider(m.mp), httpmw.WithChaos(in))
+			tr, err := httpmw.NewTransport(base, httpmw.WithRecorder(m.rec), httpmw.WithChaos(in))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -55,7 +55,9 @@
 //     GenAI metrics (gen_ai.client.token.usage,
 //     gen_ai.client.operation.duration) and adds tokens and cost to the task.
 //     A successful response without usage, or with a model the rate card
-//     cannot price, is counted by MetricUnaccounted, never as a silent zero.
+//     cannot price, is counted through the Recorder as
+//     sli.MetricUnaccounted (agent.model.unaccounted, reason no_usage or
+//     unknown_model), never as a silent zero.
 //
 // Handlers reach the task through the context: MarkFailed, AddUsage (usage
 // of a model call made without the Transport), AddCost (a paid tool),
@@ -90,13 +92,16 @@
 //	WithSettleTimeout       2 s (DefaultSettleTimeout)    middleware
 //	WithRecorder            nothing recorded              middleware, Transport
 //	WithRateCard            the recorder's rate card      middleware (AddUsage), Transport
-//	WithMeterProvider       otel.GetMeterProvider()       MetricUnaccounted
 //	WithChaos               no fault injection            Transport, MountAdmin
 //	WithTaskLimits          no limit                      Transport
 //	WithRetry               no retry                      Transport
 //	WithAzureDeployments    deployment = model name       Transport
 //	WithClock               wall clock                    both
 //	WithRandSource          runtime generator             Transport (retry jitter)
+//
+// httpmw creates no instruments of its own: every metric is recorded
+// through the WithRecorder Recorder, on the MeterProvider that Recorder was
+// created with (sli.WithMeterProvider).
 //
 // With no option the middleware still starts a task per request (so the
 // Transport and the context accessors work) and applies the body limit, but

@@ -108,7 +108,7 @@ func TestEndToEndOpenAISDK(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr, err := httpmw.NewTransport(nil, httpmw.WithRecorder(m.rec), httpmw.WithMeterProvider(m.mp))
+			tr, err := httpmw.NewTransport(nil, httpmw.WithRecorder(m.rec))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,8 +195,8 @@ func TestEndToEndOpenAISDK(t *testing.T) {
 			if got := m.sum(t, sli.MetricBudgetBreach, "decision", "downshift"); got != wantShift {
 				t.Fatalf("%s = %v, want %v", sli.MetricBudgetBreach, got, wantShift)
 			}
-			if got := m.sum(t, httpmw.MetricUnaccounted); got != 0 {
-				t.Fatalf("%s = %v, want 0", httpmw.MetricUnaccounted, got)
+			if got := m.sum(t, sli.MetricUnaccounted); got != 0 {
+				t.Fatalf("%s = %v, want 0", sli.MetricUnaccounted, got)
 			}
 		})
 	}

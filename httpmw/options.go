@@ -6,9 +6,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/metric"
-
 	"github.com/llmops-go/llmops/budget"
 	"github.com/llmops-go/llmops/chaos"
 	"github.com/llmops-go/llmops/internal/clock"
@@ -40,14 +37,13 @@ const (
 )
 
 type config struct {
-	clock         clock.Clock
-	rand          rand.Source
-	recorder      *sli.Recorder
-	rateCard      *sli.RateCard
-	meterProvider metric.MeterProvider
-	chaos         *chaos.Injector
-	chaosCtrl     chaos.Controller
-	chaosAdmin    []chaos.AdminOption
+	clock      clock.Clock
+	rand       rand.Source
+	recorder   *sli.Recorder
+	rateCard   *sli.RateCard
+	chaos      *chaos.Injector
+	chaosCtrl  chaos.Controller
+	chaosAdmin []chaos.AdminOption
 
 	// server
 	enforcer      *budget.Enforcer
@@ -78,16 +74,15 @@ func newConfig(opts []Option) (*config, error) {
 			return nil, err
 		}
 	}
-	if c.meterProvider == nil {
-		c.meterProvider = otel.GetMeterProvider()
-	}
 	return c, nil
 }
 
 // WithRecorder sets the sli Recorder that records task outcomes (middleware)
-// and model calls and downshifts (Transport). Without it nothing is
-// recorded. Its rate card prices usage unless WithRateCard is given.
-// Middleware and Transport.
+// and model calls, downshifts and unaccounted responses (Transport). Every
+// metric httpmw records goes through it, on the MeterProvider it was
+// created with (sli.WithMeterProvider); without it nothing is recorded. Its
+// rate card prices usage unless WithRateCard is given. Middleware and
+// Transport.
 func WithRecorder(r *sli.Recorder) Option {
 	return optionFunc(func(cfg *config) error {
 		if r == nil {
@@ -100,27 +95,14 @@ func WithRecorder(r *sli.Recorder) Option {
 
 // WithRateCard sets the rate card that prices usage (default the
 // recorder's; without either, usage is counted but not priced, and each
-// such response is counted by MetricUnaccounted). Middleware (AddUsage)
-// and Transport.
+// such response is counted by sli.MetricUnaccounted with reason
+// unknown_model). Middleware (AddUsage) and Transport.
 func WithRateCard(c *sli.RateCard) Option {
 	return optionFunc(func(cfg *config) error {
 		if c == nil {
 			return errors.New("httpmw: WithRateCard(nil)")
 		}
 		cfg.rateCard = c
-		return nil
-	})
-}
-
-// WithMeterProvider sets the MeterProvider of httpmw's own instruments
-// (MetricUnaccounted); default otel.GetMeterProvider(). Pass the one the
-// Recorder uses. Middleware and Transport.
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(cfg *config) error {
-		if mp == nil {
-			return errors.New("httpmw: WithMeterProvider(nil)")
-		}
-		cfg.meterProvider = mp
 		return nil
 	})
 }

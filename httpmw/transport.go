@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/chaos"
+	"github.com/llmops-go/llmops/sli"
 )
 
 // Transport is an http.RoundTripper for the LLM client's http.Client. For
@@ -50,11 +51,7 @@ func NewTransport(base http.RoundTripper, opts ...Option) (*Transport, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	obs, err := newObserver(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Transport{base: base, cfg: cfg, jit: jitter{src: cfg.rand}, obs: obs}, nil
+	return &Transport{base: base, cfg: cfg, jit: jitter{src: cfg.rand}, obs: newObserver(cfg)}, nil
 }
 
 const sseType = "text/event-stream"
@@ -221,7 +218,7 @@ func (t *Transport) finish(ctx context.Context, c *call, start time.Time, r usag
 		if c.task != nil {
 			c.task.noUsage.Add(1)
 		}
-		t.obs.unaccountedResponse(ctx, c, "no_usage")
+		t.obs.unaccounted(ctx, c, sli.UnaccountedNoUsage)
 		t.obs.modelCall(ctx, c, r.model, tokens{}, d, errType)
 		return
 	}
@@ -230,7 +227,7 @@ func (t *Transport) finish(ctx context.Context, c *call, start time.Time, r usag
 		if c.task != nil {
 			c.task.unpriced.Add(1)
 		}
-		t.obs.unaccountedResponse(ctx, c, "unknown_model")
+		t.obs.unaccounted(ctx, c, sli.UnaccountedUnknownModel)
 	}
 	if c.task != nil {
 		c.task.add(r.tokens, cost)

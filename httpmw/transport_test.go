@@ -331,15 +331,15 @@ func TestUnaccountedResponses(t *testing.T) {
 			p := newProvider(t)
 			p.noUsage = tt.reason == "no_usage"
 			m := newMetrics(t)
-			c := newTransport(t, httpmw.WithRecorder(m.rec), httpmw.WithMeterProvider(m.mp))
+			c := newTransport(t, httpmw.WithRecorder(m.rec))
 			ctx, task := httpmw.StartTask(context.Background(), "acme", nil)
 			resp, err := postCtx(t, ctx, c, p.srv.URL+"/v1/chat/completions", chatBody(tt.model, tt.stream))
 			if err != nil {
 				t.Fatal(err)
 			}
 			readClose(t, resp)
-			if got := m.sum(t, httpmw.MetricUnaccounted, "reason", tt.reason, sli.AttrGenAIRequestModel, tt.model); got != 1 {
-				t.Fatalf("%s{reason=%s} = %v, want 1", httpmw.MetricUnaccounted, tt.reason, got)
+			if got := m.sum(t, sli.MetricUnaccounted, sli.AttrReason, tt.reason, sli.AttrGenAIRequestModel, tt.model); got != 1 {
+				t.Fatalf("%s{reason=%s} = %v, want 1", sli.MetricUnaccounted, tt.reason, got)
 			}
 			if task.CostMicroUSD() != 0 {
 				t.Fatalf("cost %d", task.CostMicroUSD())

@@ -19,9 +19,11 @@
 //   - RecordToolOutcome, RecordRepair, RecordDownshift, RecordBudgetBreach,
 //     RecordChaosInjected: agent.tool.success, agent.repair.retry,
 //     agent.model.downshift, agent.budget.breach, agent.chaos.injected.
-//   - RecordUsageMissing: a model response without token usage
-//     (agent.model.usage_missing, beside the eleven), so an unpriceable call
-//     is visible rather than a silent $0.
+//   - RecordUnaccounted: a successful model response whose cost is unknown
+//     (agent.model.unaccounted{reason}, beside the eleven): reason
+//     UnaccountedNoUsage when it carried no token usage,
+//     UnaccountedUnknownModel when the rate card cannot price its model, so
+//     an unpriceable call is visible rather than a silent $0.
 //
 // Instruments (all created once, in New, on the meter named ScopeName):
 //
@@ -36,7 +38,8 @@
 //	agent.model.downshift            Int64Counter       {request}  tenant, from_model, to_model
 //	agent.budget.breach              Int64Counter       {breach}   tenant, decision
 //	agent.chaos.injected             Int64Counter       {fault}    mode, target
-//	agent.model.usage_missing        Int64Counter       {response} gen_ai.provider.name, gen_ai.request.model
+//	agent.model.unaccounted          Int64Counter       {response} reason, gen_ai.provider.name,
+//	                                                               gen_ai.request.model
 //	gen_ai.client.token.usage        Int64Histogram     {token}    gen_ai.token.type, gen_ai.operation.name,
 //	                                                               gen_ai.provider.name, gen_ai.request.model,
 //	                                                               gen_ai.response.model
@@ -58,14 +61,16 @@
 // Attribute values that come from tenants or configuration — tenant, model,
 // tool, failure reason, repair outcome, chaos mode and target, GenAI
 // operation, provider, model and error type — are capped: each instrument
-// (the five task instruments count as one, as do the two GenAI ones, and
-// agent.model.downshift's from_model and to_model share one cap)
+// (the five task instruments count as one, as do the two GenAI ones with
+// agent.model.unaccounted, and agent.model.downshift's from_model and
+// to_model share one cap)
 // records at most DefaultMaxAttributeValues (100) distinct values per
 // attribute, configurable with WithMaxAttributeValues; later values, and
 // values longer than MaxAttributeValueLen bytes, are recorded as "_other".
 // Empty values are recorded as "unknown". Enumerated attributes (status,
-// kind, decision) take values from ToolStatus, RepairKind and
-// BreachDecision; an invalid enum value is recorded as "_other". The cap
+// kind, decision, and the reason of agent.model.unaccounted) take values
+// from ToolStatus, RepairKind, BreachDecision and UnaccountedReason; an
+// invalid enum value is recorded as "_other". The cap
 // is reached once and never reset, so the first values seen keep their
 // series for the life of the Recorder.
 //

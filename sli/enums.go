@@ -131,3 +131,45 @@ func ParseBreachDecision(s string) (BreachDecision, error) {
 	}
 	return 0, fmt.Errorf("sli: unknown breach decision %q", s)
 }
+
+// UnaccountedReason is why a successful model response's cost could not be
+// accounted for, the reason attribute of agent.model.unaccounted.
+type UnaccountedReason int
+
+// Unaccounted reasons. The zero value is not a reason; the Recorder records
+// it as "_other".
+const (
+	// UnaccountedNoUsage: the response carried no token usage.
+	UnaccountedNoUsage UnaccountedReason = iota + 1
+	// UnaccountedUnknownModel: the response carried usage, but the rate card
+	// has no price for its model (or there is no rate card).
+	UnaccountedUnknownModel
+)
+
+func (u UnaccountedReason) label() string {
+	switch u {
+	case UnaccountedNoUsage:
+		return "no_usage"
+	case UnaccountedUnknownModel:
+		return "unknown_model"
+	}
+	return OtherValue
+}
+
+// String returns "no_usage" or "unknown_model".
+func (u UnaccountedReason) String() string {
+	if l := u.label(); l != OtherValue {
+		return l
+	}
+	return fmt.Sprintf("UnaccountedReason(%d)", int(u))
+}
+
+// ParseUnaccountedReason parses the String form of an UnaccountedReason.
+func ParseUnaccountedReason(s string) (UnaccountedReason, error) {
+	for v := UnaccountedNoUsage; v <= UnaccountedUnknownModel; v++ {
+		if v.label() == s {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("sli: unknown unaccounted reason %q", s)
+}

@@ -15,6 +15,8 @@ func TestEnums(t *testing.T) {
 		{RepairModel, "model", func(s string) (string, error) { v, err := ParseRepairKind(s); return v.String(), err }},
 		{BreachDownshift, "downshift", func(s string) (string, error) { v, err := ParseBreachDecision(s); return v.String(), err }},
 		{BreachBlock, "block", func(s string) (string, error) { v, err := ParseBreachDecision(s); return v.String(), err }},
+		{UnaccountedNoUsage, "no_usage", func(s string) (string, error) { v, err := ParseUnaccountedReason(s); return v.String(), err }},
+		{UnaccountedUnknownModel, "unknown_model", func(s string) (string, error) { v, err := ParseUnaccountedReason(s); return v.String(), err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -30,7 +32,7 @@ func TestEnums(t *testing.T) {
 		})
 	}
 	if ToolStatus(0).String() != "ToolStatus(0)" || RepairKind(9).String() != "RepairKind(9)" ||
-		BreachDecision(0).String() != "BreachDecision(0)" {
+		BreachDecision(0).String() != "BreachDecision(0)" || UnaccountedReason(0).String() != "UnaccountedReason(0)" {
 		t.Error("invalid values must not print as valid ones")
 	}
 }

@@ -27,10 +27,11 @@ const (
 	MetricBudgetBreach   = "agent.budget.breach"
 	MetricChaosInjected  = "agent.chaos.injected"
 
-	// MetricUsageMissing is not one of the eleven: it counts model
-	// responses that carried no token usage, so they are never priced as a
-	// silent $0.
-	MetricUsageMissing = "agent.model.usage_missing"
+	// MetricUnaccounted is not one of the eleven: it counts successful
+	// model responses whose cost could not be accounted for, by reason
+	// (UnaccountedReason: no usage object, or a model the rate card cannot
+	// price), so they are never priced as a silent $0.
+	MetricUnaccounted = "agent.model.unaccounted"
 
 	MetricGenAITokenUsage        = "gen_ai.client.token.usage"
 	MetricGenAIOperationDuration = "gen_ai.client.operation.duration"
@@ -103,7 +104,7 @@ type Recorder struct {
 	modelDownshift metric.Int64Counter
 	budgetBreach   metric.Int64Counter
 	chaosInjected  metric.Int64Counter
-	usageMissing   metric.Int64Counter
+	unaccounted    metric.Int64Counter
 	genAITokens    metric.Int64Histogram
 	genAIDuration  metric.Float64Histogram
 
@@ -125,7 +126,7 @@ type Recorder struct {
 	downSets   cache[[3]string, []metric.AddOption]
 	breachSets cache[string, *[3][]metric.AddOption]
 	chaosSets  cache[[2]string, []metric.AddOption]
-	missSets   cache[[2]string, []metric.AddOption]
+	unaccSets  cache[[2]string, *[3][]metric.AddOption]
 	aiSets     cache[[4]string, *aiSet]
 }
 
@@ -185,7 +186,8 @@ func New(opts ...Option) (*Recorder, error) {
 	r.modelDownshift = counter(MetricModelDownshift, "{request}", "Model calls moved to a cheaper model.")
 	r.budgetBreach = counter(MetricBudgetBreach, "{breach}", "Budget thresholds crossed, by decision.")
 	r.chaosInjected = counter(MetricChaosInjected, "{fault}", "Faults injected by chaos.")
-	r.usageMissing = counter(MetricUsageMissing, "{response}", "Model responses without token usage; their cost is unknown.")
+	r.unaccounted = counter(MetricUnaccounted, "{response}",
+		"Successful model responses whose cost is unknown (no usage object, or a model missing from the rate card).")
 	r.genAITokens, err = m.Int64Histogram(MetricGenAITokenUsage, metric.WithUnit("{token}"),
 		metric.WithDescription("Number of input and output tokens used."),
 		metric.WithExplicitBucketBoundaries(GenAITokenUsageBuckets()...))
@@ -491,18 +493,32 @@ func (r *Recorder) RecordChaosInjected(ctx context.Context, mode, target string)
 	})...)
 }
 
-// RecordUsageMissing records a model response that carried no token usage
-// (agent.model.usage_missing with gen_ai.provider.name and
-// gen_ai.request.model, capped by the GenAI limiters), so that a call that
-// could not be priced is visible instead of costing a silent $0.
-func (r *Recorder) RecordUsageMissing(ctx context.Context, provider, model string) {
+// RecordUnaccounted records a successful model response whose cost could
+// not be accounted for (agent.model.unaccounted with reason,
+// gen_ai.provider.name and gen_ai.request.model; provider and model are
+// capped by the GenAI limiters), so that a call that could not be priced is
+// visible instead of costing a silent $0. An invalid reason is recorded as
+// "_other".
+//
+// After the first response of a (provider, model) pair it does not allocate.
+func (r *Recorder) RecordUnaccounted(ctx context.Context, provider, model string, reason UnaccountedReason) {
 	if r == nil {
 		return
 	}
 	k := [2]string{r.aiProvider.admit(orUnknown(provider)), r.aiModel.admit(orUnknown(model))}
-	r.usageMissing.Add(ctx, 1, r.missSets.get(k, func(k [2]string) []metric.AddOption {
-		return addOpts(attribute.String(AttrGenAIProviderName, k[0]), attribute.String(AttrGenAIRequestModel, k[1]))
-	})...)
+	sets := r.unaccSets.get(k, func(k [2]string) *[3][]metric.AddOption {
+		var out [3][]metric.AddOption
+		for i := range out {
+			out[i] = addOpts(attribute.String(AttrReason, UnaccountedReason(i).label()),
+				attribute.String(AttrGenAIProviderName, k[0]), attribute.String(AttrGenAIRequestModel, k[1]))
+		}
+		return &out
+	})
+	i := 0
+	if reason >= UnaccountedNoUsage && reason <= UnaccountedUnknownModel {
+		i = int(reason)
+	}
+	r.unaccounted.Add(ctx, 1, sets[i]...)
 }
 
 func orUnknown(s string) string {

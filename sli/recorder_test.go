@@ -101,8 +101,10 @@ func TestRecordOtherInstruments(t *testing.T) {
 	r.RecordBudgetBreach(ctx, "acme", BreachBlock)
 	r.RecordChaosInjected(ctx, "outage", "tool:web_search")
 	r.RecordChaosInjected(ctx, "latency", "model")
-	r.RecordUsageMissing(ctx, "openai", "gpt-4o")
-	r.RecordUsageMissing(ctx, "openai", "gpt-4o")
+	r.RecordUnaccounted(ctx, "openai", "gpt-4o", UnaccountedNoUsage)
+	r.RecordUnaccounted(ctx, "openai", "gpt-4o", UnaccountedNoUsage)
+	r.RecordUnaccounted(ctx, "openai", "ft:custom", UnaccountedUnknownModel)
+	r.RecordUnaccounted(ctx, "", "gpt-4o", UnaccountedReason(0))
 
 	ms := collect(t, reader)
 	tool := func(tool, status string) attribute.Set {
@@ -130,8 +132,14 @@ func TestRecordOtherInstruments(t *testing.T) {
 		attrsOf(attribute.String(AttrMode, "outage"), attribute.String(AttrTarget, "tool:web_search")): 1,
 		attrsOf(attribute.String(AttrMode, "latency"), attribute.String(AttrTarget, "model")):          1,
 	})
-	wantInt(t, ms, MetricUsageMissing, "{response}", map[attribute.Set]int64{
-		attrsOf(attribute.String(AttrGenAIProviderName, "openai"), attribute.String(AttrGenAIRequestModel, "gpt-4o")): 2,
+	unacc := func(reason, provider, model string) attribute.Set {
+		return attrsOf(attribute.String(AttrReason, reason), attribute.String(AttrGenAIProviderName, provider),
+			attribute.String(AttrGenAIRequestModel, model))
+	}
+	wantInt(t, ms, MetricUnaccounted, "{response}", map[attribute.Set]int64{
+		unacc("no_usage", "openai", "gpt-4o"):         2,
+		unacc("unknown_model", "openai", "ft:custom"): 1,
+		unacc("_other", "unknown", "gpt-4o"):          1,
 	})
 }
 
@@ -215,7 +223,7 @@ func TestNilRecorderRecordsNothing(t *testing.T) {
 	r.RecordDownshift(ctx, "a", "b", "c")
 	r.RecordBudgetBreach(ctx, "a", BreachBlock)
 	r.RecordChaosInjected(ctx, "outage", "model")
-	r.RecordUsageMissing(ctx, "openai", "gpt-4o")
+	r.RecordUnaccounted(ctx, "openai", "gpt-4o", UnaccountedNoUsage)
 	if r.RateCard() != nil {
 		t.Fatal("nil recorder has a rate card")
 	}
@@ -357,7 +365,7 @@ func TestRecordMethodsDoNotAllocate(t *testing.T) {
 		"Downshift":     func() { r.RecordDownshift(ctx, "acme", "gpt-4o", "gpt-4o-mini") },
 		"BudgetBreach":  func() { r.RecordBudgetBreach(ctx, "acme", BreachBlock) },
 		"ChaosInjected": func() { r.RecordChaosInjected(ctx, "outage", "model") },
-		"UsageMissing":  func() { r.RecordUsageMissing(ctx, "openai", "gpt-4o") },
+		"Unaccounted":   func() { r.RecordUnaccounted(ctx, "openai", "gpt-4o", UnaccountedUnknownModel) },
 	}
 	for name, f := range calls {
 		t.Run(name, func(t *testing.T) {

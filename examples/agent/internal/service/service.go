@@ -246,7 +246,7 @@ func (s *Service) initModel() error {
 	s.llmURL = base
 	tr, err := httpmw.NewTransport(nil,
 		httpmw.WithRecorder(s.rec), httpmw.WithChaos(s.injector), httpmw.WithClock(s.clock),
-		httpmw.WithMeterProvider(s.tel.provider), httpmw.WithTaskLimits(httpmw.Limits{MaxCalls: MaxModelCallsPerTask}),
+		httpmw.WithTaskLimits(httpmw.Limits{MaxCalls: MaxModelCallsPerTask}),
 		httpmw.WithRetry(httpmw.RetryPolicy{MaxAttempts: 3, BaseDelay: 200 * time.Millisecond, MaxDelay: 4 * time.Second}))
 	if err != nil {
 		return err
@@ -285,7 +285,6 @@ func (s *Service) routes() (http.Handler, error) {
 		httpmw.WithDownshiftModel(s.cfg.DownshiftModel),
 		httpmw.WithRecorder(s.rec),
 		httpmw.WithClock(s.clock),
-		httpmw.WithMeterProvider(s.tel.provider),
 		httpmw.WithBodyLimit(64<<10),
 	)
 	if err != nil {
