@@ -24,6 +24,33 @@ func fbPrimary(_ context.Context, q string) (string, error) { return q, nil }
 //go:noinline
 func fbSecondary(_ context.Context, q string) (string, error) { return "snapshot:" + q, nil }
 
+// fbBreaker is the gobreaker side: a breaker around the primary.
+func fbBreaker() *gobreaker.CircuitBreaker[string] {
+	return gobreaker.NewCircuitBreaker[string](gobreaker.Settings{Name: "primary", Timeout: 30 * time.Second})
+}
+
+// fbChain is the llmops side: a chain of the primary and the secondary,
+// with a breaker each at default settings.
+func fbChain(b *testing.B) *fallback.Chain[string, string] {
+	b.Helper()
+	c, err := fallback.New("bench", []fallback.Step[string, string]{
+		fallback.NewStep("primary", fbPrimary),
+		fallback.NewStep("secondary", fbSecondary),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// fbFailsafe is the failsafe-go side: a Fallback to the secondary (for q)
+// over a CircuitBreaker with the same thresholds, built once.
+func fbFailsafe(ctx context.Context, q string) failsafe.Executor[string] {
+	cb := circuitbreaker.NewBuilder[string]().WithFailureThreshold(5).WithDelay(30 * time.Second).Build()
+	fb := fsfallback.NewWithFunc(func(failsafe.Execution[string]) (string, error) { return fbSecondary(ctx, q) })
+	return failsafe.With[string](fb, cb)
+}
+
 // BenchmarkFallbackPrimarySucceeds: two tools, the primary serves. Compared:
 // calling the primary directly; gobreaker's Execute around it (the floor for
 // any breaker-per-tool design built on gobreaker); an llmops fallback chain
@@ -42,7 +69,7 @@ func BenchmarkFallbackPrimarySucceeds(b *testing.B) {
 	})
 
 	b.Run("gobreaker_execute", func(b *testing.B) {
-		cb := gobreaker.NewCircuitBreaker[string](gobreaker.Settings{Name: "primary", Timeout: 30 * time.Second})
+		cb := fbBreaker()
 		b.ReportAllocs()
 		for b.Loop() {
 			fbSinkS, fbSinkErr = cb.Execute(func() (string, error) { return fbPrimary(ctx, q) })
@@ -50,13 +77,7 @@ func BenchmarkFallbackPrimarySucceeds(b *testing.B) {
 	})
 
 	b.Run("llmops_chain", func(b *testing.B) {
-		c, err := fallback.New("bench", []fallback.Step[string, string]{
-			fallback.NewStep("primary", fbPrimary),
-			fallback.NewStep("secondary", fbSecondary),
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := fbChain(b)
 		b.ReportAllocs()
 		for b.Loop() {
 			r, err := c.Do(ctx, q)
@@ -65,12 +86,7 @@ func BenchmarkFallbackPrimarySucceeds(b *testing.B) {
 	})
 
 	b.Run("failsafe_fallback_over_breaker", func(b *testing.B) {
-		cb := circuitbreaker.NewBuilder[string]().
-			WithFailureThreshold(5).
-			WithDelay(30 * time.Second).
-			Build()
-		fb := fsfallback.NewWithFunc(func(failsafe.Execution[string]) (string, error) { return fbSecondary(ctx, q) })
-		exec := failsafe.With[string](fb, cb)
+		exec := fbFailsafe(ctx, q)
 		b.ReportAllocs()
 		for b.Loop() {
 			fbSinkS, fbSinkErr = exec.Get(func() (string, error) { return fbPrimary(ctx, q) })
@@ -84,7 +100,7 @@ func BenchmarkFallbackPrimarySucceedsParallel(b *testing.B) {
 	const q = "capital of France"
 
 	b.Run("gobreaker_execute", func(b *testing.B) {
-		cb := gobreaker.NewCircuitBreaker[string](gobreaker.Settings{Name: "primary", Timeout: 30 * time.Second})
+		cb := fbBreaker()
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -94,13 +110,7 @@ func BenchmarkFallbackPrimarySucceedsParallel(b *testing.B) {
 	})
 
 	b.Run("llmops_chain", func(b *testing.B) {
-		c, err := fallback.New("bench", []fallback.Step[string, string]{
-			fallback.NewStep("primary", fbPrimary),
-			fallback.NewStep("secondary", fbSecondary),
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := fbChain(b)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -110,9 +120,7 @@ func BenchmarkFallbackPrimarySucceedsParallel(b *testing.B) {
 	})
 
 	b.Run("failsafe_fallback_over_breaker", func(b *testing.B) {
-		cb := circuitbreaker.NewBuilder[string]().WithFailureThreshold(5).WithDelay(30 * time.Second).Build()
-		fb := fsfallback.NewWithFunc(func(failsafe.Execution[string]) (string, error) { return fbSecondary(ctx, q) })
-		exec := failsafe.With[string](fb, cb)
+		exec := fbFailsafe(ctx, q)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -135,17 +143,9 @@ func BenchmarkFallbackOverhead(b *testing.B) {
 		q     = "capital of France"
 		batch = 2000
 	)
-	cb := gobreaker.NewCircuitBreaker[string](gobreaker.Settings{Name: "primary", Timeout: 30 * time.Second})
-	c, err := fallback.New("bench", []fallback.Step[string, string]{
-		fallback.NewStep("primary", fbPrimary),
-		fallback.NewStep("secondary", fbSecondary),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	fcb := circuitbreaker.NewBuilder[string]().WithFailureThreshold(5).WithDelay(30 * time.Second).Build()
-	ffb := fsfallback.NewWithFunc(func(failsafe.Execution[string]) (string, error) { return fbSecondary(ctx, q) })
-	fexec := failsafe.With[string](ffb, fcb)
+	cb := fbBreaker()
+	c := fbChain(b)
+	fexec := fbFailsafe(ctx, q)
 
 	runs := [4]func(){
 		func() {

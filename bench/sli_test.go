@@ -51,13 +51,7 @@ func BenchmarkSLIRecordTask(b *testing.B) {
 	b.Run("raw-otel", func(b *testing.B) {
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 		defer mp.Shutdown(ctx)
-		m := mp.Meter("raw")
-		success, _ := m.Int64Counter("agent.task.success", metric.WithUnit("{task}"))
-		latency, _ := m.Float64Histogram("agent.task.latency", metric.WithUnit("s"),
-			metric.WithExplicitBucketBoundaries(sli.TaskLatencyBuckets()...))
-		tokIn, _ := m.Int64Counter("agent.tokens.in", metric.WithUnit("{token}"))
-		tokOut, _ := m.Int64Counter("agent.tokens.out", metric.WithUnit("{token}"))
-		cost, _ := m.Float64Counter("agent.cost.usd", metric.WithUnit("USD"))
+		success, latency, tokIn, tokOut, cost := sliRawInstruments(mp.Meter("raw"))
 		b.ReportAllocs()
 		defer sliReportCPU(b)()
 		b.RunParallel(func(pb *testing.PB) {
@@ -77,13 +71,7 @@ func BenchmarkSLIRecordTask(b *testing.B) {
 	b.Run("otel-prebuilt", func(b *testing.B) {
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 		defer mp.Shutdown(ctx)
-		m := mp.Meter("floor")
-		success, _ := m.Int64Counter("agent.task.success", metric.WithUnit("{task}"))
-		latency, _ := m.Float64Histogram("agent.task.latency", metric.WithUnit("s"),
-			metric.WithExplicitBucketBoundaries(sli.TaskLatencyBuckets()...))
-		tokIn, _ := m.Int64Counter("agent.tokens.in", metric.WithUnit("{token}"))
-		tokOut, _ := m.Int64Counter("agent.tokens.out", metric.WithUnit("{token}"))
-		cost, _ := m.Float64Counter("agent.cost.usd", metric.WithUnit("USD"))
+		success, latency, tokIn, tokOut, cost := sliRawInstruments(mp.Meter("floor"))
 		tm := []attribute.KeyValue{attribute.String("tenant", tenant), attribute.String("model", model)}
 		base := []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(tm...))}
 		lat := []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(append(tm, attribute.String("outcome", "success"))...))}
@@ -100,6 +88,19 @@ func BenchmarkSLIRecordTask(b *testing.B) {
 			}
 		})
 	})
+}
+
+// sliRawInstruments creates on m the five instruments hand-written
+// instrumentation of a task would use, named and bucketed as sli.Recorder's.
+func sliRawInstruments(m metric.Meter) (success metric.Int64Counter, latency metric.Float64Histogram,
+	tokIn, tokOut metric.Int64Counter, cost metric.Float64Counter) {
+	success, _ = m.Int64Counter("agent.task.success", metric.WithUnit("{task}"))
+	latency, _ = m.Float64Histogram("agent.task.latency", metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(sli.TaskLatencyBuckets()...))
+	tokIn, _ = m.Int64Counter("agent.tokens.in", metric.WithUnit("{token}"))
+	tokOut, _ = m.Int64Counter("agent.tokens.out", metric.WithUnit("{token}"))
+	cost, _ = m.Float64Counter("agent.cost.usd", metric.WithUnit("USD"))
+	return success, latency, tokIn, tokOut, cost
 }
 
 // sliReportCPU reports the process CPU time per operation ("cpu-ns/op")

@@ -271,14 +271,7 @@ func (p *memPeriod) sweep(now, forgetBefore int64) {
 		p.tomb[h.id] = h.exp
 	}
 	if len(p.tomb) > 0 && p.tombMin < forgetBefore {
-		p.tombMin = now
-		for id, exp := range p.tomb {
-			if exp < forgetBefore {
-				delete(p.tomb, id)
-			} else if exp < p.tombMin {
-				p.tombMin = exp
-			}
-		}
+		p.tombMin = forgetOlder(p.tomb, forgetBefore, now)
 	}
 }
 
@@ -286,14 +279,21 @@ func (p *memPeriod) trimForced(forgetBefore int64) {
 	if len(p.forced) == 0 || p.forcedMin >= forgetBefore {
 		return
 	}
-	p.forcedMin = forgetBefore
-	for id, at := range p.forced {
-		if at < forgetBefore {
-			delete(p.forced, id)
-		} else if at < p.forcedMin {
-			p.forcedMin = at
+	p.forcedMin = forgetOlder(p.forced, forgetBefore, forgetBefore)
+}
+
+// forgetOlder deletes the entries of m whose time is before forgetBefore and
+// returns the least of bound and the times that remain.
+func forgetOlder(m map[uint64]int64, forgetBefore, bound int64) int64 {
+	least := bound
+	for id, t := range m {
+		if t < forgetBefore {
+			delete(m, id)
+		} else if t < least {
+			least = t
 		}
 	}
+	return least
 }
 
 func (p *memPeriod) push(h memHold) {

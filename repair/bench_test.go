@@ -43,6 +43,48 @@ func benchRegistry(b *testing.B) (*Registry, *Schema) {
 	return reg, s
 }
 
+// benchLoop is New(reg, opts...), failing b on error.
+func benchLoop(b *testing.B, reg *Registry, opts ...Option) *Loop {
+	b.Helper()
+	l, err := New(reg, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
+
+// benchRun is the tool every Do benchmark runs: it does nothing.
+func benchRun(_ context.Context, args []byte) (int, error) { return len(args), nil }
+
+// benchFloorFn, benchValidateFn and benchDoFn are the sides the interleaved
+// benchmarks time on valid arguments: jsonschema v6's own decoding and
+// validation (the floor), this package's Validate, and the whole Do.
+func benchFloorFn(b *testing.B, s *Schema, data []byte) func() {
+	return func() {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil || s.compiled.Validate(v) != nil {
+			b.Fatal("floor rejected valid arguments")
+		}
+	}
+}
+
+func benchValidateFn(b *testing.B, s *Schema, data []byte) func() {
+	return func() {
+		if err := s.Validate(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchDoFn(b *testing.B, l *Loop, data []byte) func() {
+	ctx := context.Background()
+	return func() {
+		if _, err := Do(ctx, l, "search_flights", data, benchRun); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkFloorJSONSchema is the floor: jsonschema v6's own UnmarshalJSON
 // followed by Validate on the same compiled schema.
 func BenchmarkFloorJSONSchema(b *testing.B) {
@@ -75,19 +117,15 @@ func BenchmarkValidate(b *testing.B) {
 // BenchmarkDoValid is the whole loop when the first arguments are valid.
 func BenchmarkDoValid(b *testing.B) {
 	reg, _ := benchRegistry(b)
-	l, err := New(reg, WithRepairer(RepairerFunc(func(context.Context, Request) (Result, error) {
+	l := benchLoop(b, reg, WithRepairer(RepairerFunc(func(context.Context, Request) (Result, error) {
 		b.Fatal("repairer called")
 		return Result{}, nil
 	})))
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
 	data := []byte(benchArgs)
-	run := func(_ context.Context, args []byte) (int, error) { return len(args), nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Do(ctx, l, "search_flights", data, run); err != nil {
+		if _, err := Do(ctx, l, "search_flights", data, benchRun); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -96,17 +134,13 @@ func BenchmarkDoValid(b *testing.B) {
 // BenchmarkDoValidParallel runs the valid path from all Ps.
 func BenchmarkDoValidParallel(b *testing.B) {
 	reg, _ := benchRegistry(b)
-	l, err := New(reg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	l := benchLoop(b, reg)
 	ctx := context.Background()
 	data := []byte(benchArgs)
-	run := func(_ context.Context, args []byte) (int, error) { return len(args), nil }
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := Do(ctx, l, "search_flights", data, run); err != nil {
+			if _, err := Do(ctx, l, "search_flights", data, benchRun); err != nil {
 				b.Error(err)
 				return
 			}
@@ -128,17 +162,8 @@ func timed(f func()) time.Duration {
 func BenchmarkValidateVsFloor(b *testing.B) {
 	_, s := benchRegistry(b)
 	data := []byte(benchArgs)
-	floorFn := func() {
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-		if err != nil || s.compiled.Validate(v) != nil {
-			b.Fatal("floor rejected valid arguments")
-		}
-	}
-	oursFn := func() {
-		if err := s.Validate(data); err != nil {
-			b.Fatal(err)
-		}
-	}
+	floorFn := benchFloorFn(b, s, data)
+	oursFn := benchValidateFn(b, s, data)
 	var ours, floor time.Duration
 	i := 0
 	b.ReportAllocs()
@@ -162,30 +187,12 @@ func BenchmarkValidateVsFloor(b *testing.B) {
 // time over each ("ns-over-floor", target at most 100; "ns-over-validate").
 func BenchmarkDoOverhead(b *testing.B) {
 	reg, s := benchRegistry(b)
-	l, err := New(reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
+	l := benchLoop(b, reg)
 	data := []byte(benchArgs)
-	run := func(_ context.Context, args []byte) (int, error) { return len(args), nil }
 	fns := [3]func(){
-		func() {
-			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-			if err != nil || s.compiled.Validate(v) != nil {
-				b.Fatal("floor rejected valid arguments")
-			}
-		},
-		func() {
-			if err := s.Validate(data); err != nil {
-				b.Fatal(err)
-			}
-		},
-		func() {
-			if _, err := Do(ctx, l, "search_flights", data, run); err != nil {
-				b.Fatal(err)
-			}
-		},
+		benchFloorFn(b, s, data),
+		benchValidateFn(b, s, data),
+		benchDoFn(b, l, data),
 	}
 	var sum [3]time.Duration
 	i := 0
@@ -206,17 +213,13 @@ func BenchmarkDoOverhead(b *testing.B) {
 // valid first arguments (target 0).
 func BenchmarkDoExtraAllocs(b *testing.B) {
 	reg, s := benchRegistry(b)
-	l, err := New(reg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	l := benchLoop(b, reg)
 	ctx := context.Background()
 	data := []byte(benchArgs)
-	run := func(_ context.Context, args []byte) (int, error) { return len(args), nil }
 	validate := testing.AllocsPerRun(200, func() { _ = s.Validate(data) })
-	do := testing.AllocsPerRun(200, func() { _, _ = Do(ctx, l, "search_flights", data, run) })
+	do := testing.AllocsPerRun(200, func() { _, _ = Do(ctx, l, "search_flights", data, benchRun) })
 	for b.Loop() {
-		_, _ = Do(ctx, l, "search_flights", data, run)
+		_, _ = Do(ctx, l, "search_flights", data, benchRun)
 	}
 	b.ReportMetric(do-validate, "extra-allocs/op")
 }
@@ -225,16 +228,12 @@ func BenchmarkDoExtraAllocs(b *testing.B) {
 // otherwise valid arguments.
 func BenchmarkDoLocalFix(b *testing.B) {
 	reg, _ := benchRegistry(b)
-	l, err := New(reg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	l := benchLoop(b, reg)
 	ctx := context.Background()
 	data := []byte("Calling the tool:\n```json\n" + benchArgs + "\n```")
-	run := func(_ context.Context, args []byte) (int, error) { return len(args), nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Do(ctx, l, "search_flights", data, run); err != nil {
+		if _, err := Do(ctx, l, "search_flights", data, benchRun); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -251,13 +250,9 @@ func BenchmarkDoFixedCost(b *testing.B) {
 		b.Fatal(err)
 	}
 	s, _ := reg.Lookup("noop")
-	l, err := New(reg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	l := benchLoop(b, reg)
 	ctx := context.Background()
 	data := []byte(`{}`)
-	run := func(_ context.Context, args []byte) (int, error) { return len(args), nil }
 	b.Run("Validate", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -269,7 +264,7 @@ func BenchmarkDoFixedCost(b *testing.B) {
 	b.Run("Do", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := Do(ctx, l, "noop", data, run); err != nil {
+			if _, err := Do(ctx, l, "noop", data, benchRun); err != nil {
 				b.Fatal(err)
 			}
 		}
