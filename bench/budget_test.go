@@ -63,10 +63,56 @@ func budgetStartRedis(b *testing.B) string {
 	}
 }
 
+// budgetRateLimit is redis_rate's limit in the Redis comparisons: 2^20
+// requests per second per key with a burst of as many, so no benchmark is
+// ever denied, yet every AllowN advances the key's GCRA state and writes it
+// (GET, then SET ... EX), as it does under any real limit. A much higher
+// rate such as PerSecond(1<<30) would make the emission interval (under a
+// nanosecond) smaller than the resolution of the script's float clock
+// (about 60ns), so the state would never change and AllowN would skip its
+// SET: a read-only call that no real limit makes, and an unfair comparison
+// with a Reserve that writes its hold.
+func budgetRateLimit() redis_rate.Limit {
+	return redis_rate.Limit{Rate: 1 << 20, Burst: 1 << 20, Period: time.Second}
+}
+
 func budgetClient(b *testing.B, addr string) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: budgetParallelism * 4, ContextTimeoutEnabled: true})
 	b.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// budgetEnforcer returns an Enforcer on a Redis store at addr, its keys
+// under prefix, with no limit in the way and a timeout no benchmark reaches.
+func budgetEnforcer(b *testing.B, addr, prefix string) *budget.Enforcer {
+	b.Helper()
+	s, err := redisstore.New(budgetClient(b, addr), redisstore.WithPrefix(prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := budget.New(s, budget.WithDefaultLimit(budget.MaxAmount), budget.WithTimeout(5*time.Second))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// budgetRunParallel runs op from budgetParallelism goroutines per P, each
+// with its own name (namePrefix and a number), stopping a goroutine at its
+// first error.
+func budgetRunParallel(b *testing.B, namePrefix string, op func(name string) error) {
+	var next atomic.Int64
+	b.SetParallelism(budgetParallelism)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		name := namePrefix + strconv.FormatInt(next.Add(1), 10)
+		for pb.Next() {
+			if err := op(name); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 // BenchmarkBudgetRedis compares, on one private Redis and the same number
@@ -80,72 +126,36 @@ func BenchmarkBudgetRedis(b *testing.B) {
 	ctx := context.Background()
 
 	b.Run("llmops_reserve", func(b *testing.B) {
-		s, err := redisstore.New(budgetClient(b, addr), redisstore.WithPrefix(fmt.Sprintf("bench%d:", time.Now().UnixNano())))
-		if err != nil {
-			b.Fatal(err)
-		}
-		e, err := budget.New(s, budget.WithDefaultLimit(budget.MaxAmount), budget.WithTimeout(5*time.Second))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var next atomic.Int64
-		b.SetParallelism(budgetParallelism)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			tenant := "tenant-" + strconv.FormatInt(next.Add(1), 10)
-			for pb.Next() {
-				r, err := e.Reserve(ctx, tenant, 1)
-				if err != nil || !r.Decision.Admitted() {
-					b.Error(r.Decision, err)
-					return
-				}
+		e := budgetEnforcer(b, addr, fmt.Sprintf("bench%d:", time.Now().UnixNano()))
+		budgetRunParallel(b, "tenant-", func(tenant string) error {
+			r, err := e.Reserve(ctx, tenant, 1)
+			if err != nil || !r.Decision.Admitted() {
+				return fmt.Errorf("%v %v", r.Decision, err)
 			}
+			return nil
 		})
 	})
 
 	b.Run("redis_rate_allown", func(b *testing.B) {
 		l := redis_rate.NewLimiter(budgetClient(b, addr))
-		limit := redis_rate.PerSecond(1 << 30)
-		var next atomic.Int64
-		b.SetParallelism(budgetParallelism)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			key := "rate-" + strconv.FormatInt(next.Add(1), 10)
-			for pb.Next() {
-				res, err := l.AllowN(ctx, key, limit, 1)
-				if err != nil || res.Allowed != 1 {
-					b.Error(res, err)
-					return
-				}
+		limit := budgetRateLimit()
+		budgetRunParallel(b, "rate-", func(key string) error {
+			res, err := l.AllowN(ctx, key, limit, 1)
+			if err != nil || res.Allowed != 1 {
+				return fmt.Errorf("%v %v", res, err)
 			}
+			return nil
 		})
 	})
 
 	b.Run("llmops_reserve_settle", func(b *testing.B) {
-		s, err := redisstore.New(budgetClient(b, addr), redisstore.WithPrefix(fmt.Sprintf("benchrs%d:", time.Now().UnixNano())))
-		if err != nil {
-			b.Fatal(err)
-		}
-		e, err := budget.New(s, budget.WithDefaultLimit(budget.MaxAmount), budget.WithTimeout(5*time.Second))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var next atomic.Int64
-		b.SetParallelism(budgetParallelism)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			tenant := "tenant-" + strconv.FormatInt(next.Add(1), 10)
-			for pb.Next() {
-				r, err := e.Reserve(ctx, tenant, 10)
-				if err != nil || !r.Decision.Admitted() {
-					b.Error(r.Decision, err)
-					return
-				}
-				if err := r.Settle(ctx, 7); err != nil {
-					b.Error(err)
-					return
-				}
+		e := budgetEnforcer(b, addr, fmt.Sprintf("benchrs%d:", time.Now().UnixNano()))
+		budgetRunParallel(b, "tenant-", func(tenant string) error {
+			r, err := e.Reserve(ctx, tenant, 10)
+			if err != nil || !r.Decision.Admitted() {
+				return fmt.Errorf("%v %v", r.Decision, err)
 			}
+			return r.Settle(ctx, 7)
 		})
 	})
 }
@@ -163,16 +173,9 @@ func BenchmarkBudgetRedis(b *testing.B) {
 func BenchmarkBudgetRedisRatio(b *testing.B) {
 	addr := budgetStartRedis(b)
 	ctx := context.Background()
-	s, err := redisstore.New(budgetClient(b, addr), redisstore.WithPrefix("ratio:"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := budget.New(s, budget.WithDefaultLimit(budget.MaxAmount), budget.WithTimeout(5*time.Second))
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := budgetEnforcer(b, addr, "ratio:")
 	l := redis_rate.NewLimiter(budgetClient(b, addr))
-	limit := redis_rate.PerSecond(1 << 30)
+	limit := budgetRateLimit()
 	const goroutines, perRound = 2 * budgetParallelism, 64
 	tenants := make([]string, goroutines)
 	keys := make([]string, goroutines)

@@ -104,11 +104,8 @@ func (e *Enforcer) Reserve(ctx context.Context, tenant string, estimateMicroUSD 
 	if err := checkAmount("estimate", estimateMicroUSD); err != nil {
 		return r, err
 	}
-	if e.blocking {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.cfg.timeout)
-		defer cancel()
-	}
+	ctx, cancel := e.storeContext(ctx)
+	defer cancel()
 	limit, dsAt, err := e.limit(ctx, tenant)
 	if err != nil {
 		if errors.Is(err, ErrInvalidAmount) {
@@ -152,11 +149,8 @@ func (e *Enforcer) Status(ctx context.Context, tenant string) (Status, error) {
 	if err := checkTenant(tenant); err != nil {
 		return st, err
 	}
-	if e.blocking {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.cfg.timeout)
-		defer cancel()
-	}
+	ctx, cancel := e.storeContext(ctx)
+	defer cancel()
 	limit, dsAt, err := e.limit(ctx, tenant)
 	if err != nil {
 		if !errors.Is(err, ErrInvalidAmount) {
@@ -229,6 +223,22 @@ type cachedWindow struct {
 	Window
 	keepUntil time.Time
 }
+
+// storeContext bounds ctx by the store timeout (WithTimeout) when the store
+// can block, and returns it unchanged otherwise, or when its own deadline
+// (wall clock, like every context deadline) is already no later than the
+// timeout from now. The caller defers cancel.
+func (e *Enforcer) storeContext(ctx context.Context) (_ context.Context, cancel context.CancelFunc) {
+	if !e.blocking {
+		return ctx, noCancel
+	}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= e.cfg.timeout {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, e.cfg.timeout)
+}
+
+func noCancel() {}
 
 // limit returns the tenant's limit and its downshift level.
 func (e *Enforcer) limit(ctx context.Context, tenant string) (limit, downshiftAt int64, err error) {

@@ -79,11 +79,8 @@ func (r Reservation) Settle(ctx context.Context, actualMicroUSD int64) error {
 		e.open.adjust(r.local.period, actualMicroUSD-r.Estimate)
 		args.Force = true
 	}
-	if e.blocking {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.cfg.timeout)
-		defer cancel()
-	}
+	ctx, cancel := e.storeContext(ctx)
+	defer cancel()
 	if _, err := e.store.Settle(ctx, args); err != nil {
 		return e.wrapUnavailable("settle", r.Tenant, err)
 	}
@@ -103,11 +100,8 @@ func (r Reservation) Release(ctx context.Context) error {
 		}
 		return nil
 	}
-	if e.blocking {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.cfg.timeout)
-		defer cancel()
-	}
+	ctx, cancel := e.storeContext(ctx)
+	defer cancel()
 	if _, err := e.store.Release(ctx, e.settleArgs(r, 0)); err != nil {
 		return e.wrapUnavailable("release", r.Tenant, err)
 	}

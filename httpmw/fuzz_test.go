@@ -161,7 +161,19 @@ func FuzzRewriteChat(f *testing.F) {
 	f.Add([]byte(`{"model":"a","stream":true,"stream_options":{"include_usage":false,"x":[1]}}`), "", true)
 	f.Add([]byte(`{"stream_options":null,"stream":true}`), "b", false)
 	f.Fuzz(func(t *testing.T, body []byte, model string, wantUsage bool) {
+		orig := bytes.Clone(body)
 		out, info := rewriteChat(body, model, wantUsage)
+		if !bytes.Equal(body, orig) {
+			t.Fatalf("rewriteChat modified its input")
+		}
+		var names interner
+		for _, slack := range []int{0, 8, 64, 200} {
+			own := append(make([]byte, 0, len(body)+slack), body...)
+			got, ginfo, edited := rewriteChatInPlace(own, model, wantUsage, &names)
+			if !bytes.Equal(got, out) || ginfo != info || edited != (len(out) != len(body) || !bytes.Equal(out, body) || (model != "" && info.model != "" && model != info.model)) {
+				t.Fatalf("in place (slack %d): %q %+v %v; want %q %+v", slack, got, ginfo, edited, out, info)
+			}
+		}
 		if !json.Valid(body) {
 			return
 		}

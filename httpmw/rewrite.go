@@ -42,10 +42,40 @@ type chatBody struct {
 	stream bool   // "stream": true
 }
 
-// edit replaces body[start:end] with text.
+// edit replaces body[start:end] with text, between double quotes when
+// quote is set.
 type edit struct {
 	start, end int
 	text       string
+	quote      bool
+}
+
+// size is the length of what the edit writes.
+func (e edit) size() int {
+	if e.quote {
+		return len(e.text) + 2
+	}
+	return len(e.text)
+}
+
+// chatEdits is what a chat completion request body needs changed: at most
+// a model edit and a stream_options edit, in body order.
+type chatEdits struct {
+	buf [2]edit
+	n   int
+}
+
+func (c *chatEdits) list() []edit { return c.buf[:c.n] }
+
+// grow is how much longer the body gets, and at most how much longer it is
+// while the edits are applied in place from the last to the first.
+func (c *chatEdits) grow() (total, peak int) {
+	for _, e := range c.list() {
+		d := e.size() - (e.end - e.start)
+		total += d
+		peak += max(d, 0)
+	}
+	return total, peak
 }
 
 // rewriteChat inspects a chat completion request body and, when asked,
@@ -53,60 +83,108 @@ type edit struct {
 // usage in its final chunk (stream_options.include_usage = true). Only the
 // bytes that change are touched; the rest of the body is copied verbatim.
 // It returns the body unchanged (same slice) when there is nothing to do or
-// when the body is not a single JSON object.
+// when the body is not a single JSON object; body itself is never modified.
 func rewriteChat(body []byte, newModel string, wantUsage bool) ([]byte, chatBody) {
+	ed, info := planChat(body, newModel, wantUsage, nil)
+	if ed.n == 0 {
+		return body, info
+	}
+	total, _ := ed.grow()
+	return splice(make([]byte, 0, len(body)+total), body, ed.list()), info
+}
+
+// rewriteChatInPlace is rewriteChat for a body the caller owns: the edits
+// are made in body's own array when its capacity allows (no allocation),
+// in a new one otherwise. Model names come from names. It reports whether
+// it changed anything.
+func rewriteChatInPlace(body []byte, newModel string, wantUsage bool, names *interner) ([]byte, chatBody, bool) {
+	ed, info := planChat(body, newModel, wantUsage, names)
+	if ed.n == 0 {
+		return body, info, false
+	}
+	total, peak := ed.grow()
+	if len(body)+peak > cap(body) {
+		return splice(make([]byte, 0, len(body)+total), body, ed.list()), info, true
+	}
+	for i := ed.n - 1; i >= 0; i-- { // from the last edit, so earlier offsets hold
+		e := ed.buf[i]
+		size := e.size()
+		tail := len(body) - e.end
+		at := e.start + size
+		body = body[:at+tail]
+		copy(body[at:], body[e.end:e.end+tail]) // copy moves overlapping bytes correctly
+		writeEdit(body[e.start:at], e)
+	}
+	return body, info, true
+}
+
+// splice appends body with the edits applied to dst.
+func splice(dst, body []byte, edits []edit) []byte {
+	at := 0
+	for _, e := range edits {
+		dst = append(dst, body[at:e.start]...)
+		n := len(dst)
+		dst = dst[:n+e.size()]
+		writeEdit(dst[n:], e)
+		at = e.end
+	}
+	return append(dst, body[at:]...)
+}
+
+// writeEdit writes what e writes into b, which has e.size() bytes.
+func writeEdit(b []byte, e edit) {
+	if !e.quote {
+		copy(b, e.text)
+		return
+	}
+	b[0], b[len(b)-1] = '"', '"'
+	copy(b[1:], e.text)
+}
+
+// planChat reads a chat completion request body and works out its edits.
+func planChat(body []byte, newModel string, wantUsage bool, names *interner) (chatEdits, chatBody) {
+	var ed chatEdits
 	var info chatBody
 	s := newScanner(false, 0, keyModel, keyStream, keyStreamOptions)
 	s.feed(body)
 	if !s.whole(body) {
-		return body, info
+		return ed, info
 	}
 	mModel, mStream, mOpts := s.members[0], s.members[1], s.members[2]
+	var model []byte
 	if mModel.found {
-		info.model, _ = parseModel(body[mModel.start:mModel.end])
+		if m, ok := modelBytes(body[mModel.start:mModel.end]); ok && len(m) > 0 {
+			model = m
+			info.model = names.get(m)
+		}
 	}
 	info.stream = mStream.found && string(body[mStream.start:mStream.end]) == literalTrue
 
-	var buf [2]edit
-	edits := buf[:0]
-	if newModel != "" && info.model != "" && newModel != info.model {
-		edits = append(edits, edit{mModel.start, mModel.end, quoteJSON(newModel)})
+	if newModel != "" && model != nil && newModel != string(model) {
+		ed.buf[ed.n] = modelEdit(mModel, newModel)
+		ed.n++
 	}
 	if info.stream && wantUsage {
 		if e, ok := usageOptionEdit(body, s.endOff, mOpts); ok {
-			edits = append(edits, e)
+			ed.buf[ed.n] = e
+			ed.n++
 		}
 	}
-	if len(edits) == 0 {
-		return body, info
+	if ed.n == 2 && ed.buf[1].start < ed.buf[0].start {
+		ed.buf[0], ed.buf[1] = ed.buf[1], ed.buf[0]
 	}
-	if len(edits) == 2 && edits[1].start < edits[0].start {
-		edits[0], edits[1] = edits[1], edits[0]
-	}
-	size := len(body)
-	for _, e := range edits {
-		size += len(e.text) - (e.end - e.start)
-	}
-	out := make([]byte, 0, size)
-	at := 0
-	for _, e := range edits {
-		out = append(out, body[at:e.start]...)
-		out = append(out, e.text...)
-		at = e.end
-	}
-	out = append(out, body[at:]...)
-	return out, info
+	return ed, info
 }
 
-// quoteJSON returns s as a JSON string.
-func quoteJSON(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return string(q)
+// modelEdit replaces the model value m with name as a JSON string.
+func modelEdit(m member, name string) edit {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			q, _ := json.Marshal(name) // a string always marshals
+			return edit{start: m.start, end: m.end, text: string(q)}
 		}
 	}
-	return `"` + s + `"`
+	return edit{start: m.start, end: m.end, text: name, quote: true}
 }
 
 // usageOptionEdit returns the edit that makes stream_options ask for usage,
@@ -117,25 +195,25 @@ func usageOptionEdit(body []byte, end int, opts member) (edit, bool) {
 	const whole = `{"include_usage":true}`
 	if !opts.found {
 		// Insert a member just before the closing brace of the top-level object.
-		return edit{end - 1, end - 1, `,"stream_options":` + whole}, true
+		return edit{start: end - 1, end: end - 1, text: `,"stream_options":` + whole}, true
 	}
 	val := body[opts.start:opts.end]
 	if len(val) == 0 || val[0] != '{' {
-		return edit{opts.start, opts.end, whole}, true
+		return edit{start: opts.start, end: opts.end, text: whole}, true
 	}
 	s := newScanner(false, 0, keyIncludeUsage)
 	s.feed(val)
 	if !s.whole(val) {
-		return edit{opts.start, opts.end, whole}, true
+		return edit{start: opts.start, end: opts.end, text: whole}, true
 	}
 	if m := s.members[0]; m.found {
 		if string(val[m.start:m.end]) == literalTrue {
 			return edit{}, false
 		}
-		return edit{opts.start + m.start, opts.start + m.end, literalTrue}, true
+		return edit{start: opts.start + m.start, end: opts.start + m.end, text: literalTrue}, true
 	}
 	if len(bytes.TrimSpace(val[1:len(val)-1])) == 0 {
-		return edit{opts.start, opts.end, whole}, true
+		return edit{start: opts.start, end: opts.end, text: whole}, true
 	}
-	return edit{opts.start + 1, opts.start + 1, `"include_usage":true,`}, true
+	return edit{start: opts.start + 1, end: opts.start + 1, text: `"include_usage":true,`}, true
 }

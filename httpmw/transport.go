@@ -32,10 +32,11 @@ import (
 // Other requests pass through untouched. A Transport is safe for concurrent
 // use by multiple goroutines.
 type Transport struct {
-	base http.RoundTripper
-	cfg  *config
-	jit  jitter
-	obs  *observer
+	base  http.RoundTripper
+	cfg   *config
+	jit   jitter
+	obs   *observer
+	names interner // model names read from bodies
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -72,10 +73,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	ctx := req.Context()
-	c := call{task: TaskFrom(ctx), provider: "openai"}
-	if c.task != nil {
-		c.tenant = c.task.tenant
-		if err := t.cfg.limits.exceeded(c.task, 1); err != nil {
+	task := TaskFrom(ctx)
+	if task != nil {
+		if err := t.cfg.limits.exceeded(task, 1); err != nil {
 			closeBody(req)
 			return nil, err
 		}
@@ -84,15 +84,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One allocation holds the outgoing request, its body and, once the
+	// call succeeds, the accounting of its response.
+	inf := &inflight{t: t, ctx: ctx, c: call{task: task, provider: "openai"}}
+	c := &inf.c
 	var target string
-	if c.task != nil {
-		target = c.task.downshift
+	if task != nil {
+		c.tenant, target = task.tenant, task.downshift
 	}
 	bodyTarget := target
 	if kind == endpointAzure {
 		bodyTarget = ""
 	}
-	newBody, info := rewriteChat(body, bodyTarget, true)
+	newBody, info, edited := rewriteChatInPlace(body, bodyTarget, true, &t.names)
 	from, path := info.model, req.URL.Path
 	if kind == endpointAzure {
 		c.provider = "azure.ai.openai"
@@ -107,19 +111,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.obs.downshift(ctx, c.tenant, from, target)
 	}
 
-	if c.task != nil && c.model != "" {
-		c.task.setModel(c.model)
+	if task != nil && c.model != "" {
+		task.setModel(c.model)
 	}
-	out := req.Clone(ctx)
+	// A shallow copy, as Request.WithContext makes: the Transport changes
+	// only the body and, for an Azure downshift, the URL, which it copies.
+	out := &inf.req
+	*out = *req
 	if path != req.URL.Path {
-		out.URL.Path, out.URL.RawPath = path, ""
+		u := *req.URL
+		u.Path, u.RawPath = path, ""
+		out.URL = &u
 	}
-	setBody(out, newBody)
-	return t.send(ctx, out, &c)
+	inf.setBody(out, newBody, req.GetBody, edited)
+	return t.send(ctx, out, c, inf)
 }
 
 // send makes the attempts of one call.
-func (t *Transport) send(ctx context.Context, req *http.Request, c *call) (*http.Response, error) {
+func (t *Transport) send(ctx context.Context, req *http.Request, c *call, inf *inflight) (*http.Response, error) {
 	policy := t.cfg.retry
 	for attempt := 1; ; attempt++ {
 		if err := t.cfg.limits.admit(c.task); err != nil {
@@ -135,7 +144,7 @@ func (t *Transport) send(ctx context.Context, req *http.Request, c *call) (*http
 			return nil, err
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return t.success(ctx, resp, eff, c, start)
+			return t.success(resp, eff, inf, start)
 		}
 		t.obs.modelCall(ctx, c, "", tokens{}, t.cfg.clock.Now().Sub(start), strconv.Itoa(resp.StatusCode))
 		if attempt >= policy.MaxAttempts || !retryableStatus(resp.StatusCode) {
@@ -169,12 +178,12 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, c *call) (*h
 }
 
 // success wraps a 2xx response body so its usage is read as it streams by.
-func (t *Transport) success(ctx context.Context, resp *http.Response, eff chaos.Effect, c *call, start time.Time) (*http.Response, error) {
+func (t *Transport) success(resp *http.Response, eff chaos.Effect, inf *inflight, start time.Time) (*http.Response, error) {
 	ct := resp.Header.Get("Content-Type")
 	sse := len(ct) >= len(sseType) && strings.EqualFold(ct[:len(sseType)], sseType)
-	inf := &inflight{t: t, ctx: ctx, c: *c, start: start}
+	inf.start = start
 	inf.r.init(resp.Body, sse)
-	inf.r.sink = inf
+	inf.r.sink, inf.r.names = inf, &t.names
 	resp.Body = &inf.r
 	if !eff.Malformed() {
 		return resp, nil
@@ -194,15 +203,44 @@ func (t *Transport) success(ctx context.Context, resp *http.Response, eff chaos.
 	return resp, nil
 }
 
-// inflight is a successful call whose body the caller is reading: its
-// usage reader and what accounting needs once the body ends, in one
+// inflight is one chat completion call: the outgoing request and its body
+// and, once the call succeeded, the usage reader of the response body the
+// caller is reading and what accounting needs once it ends, in one
 // allocation.
 type inflight struct {
 	t     *Transport
 	ctx   context.Context
 	c     call
 	start time.Time
+	req   http.Request
+	body  byteBody
+	raw   []byte // the request body
 	r     usageReader
+}
+
+// setBody makes b the (replayable) body of req. getBody is the original
+// request's GetBody, kept when the body was not edited.
+func (f *inflight) setBody(req *http.Request, b []byte, getBody func() (io.ReadCloser, error), edited bool) {
+	req.ContentLength = int64(len(b))
+	if len(b) == 0 {
+		req.Body, req.GetBody = http.NoBody, nil
+		return
+	}
+	f.raw = b
+	f.body.Reset(b)
+	req.Body = &f.body
+	if !edited && getBody != nil {
+		req.GetBody = getBody // it yields the same bytes
+		return
+	}
+	req.GetBody = f.getBody
+}
+
+// getBody is the GetBody of an outgoing request.
+func (f *inflight) getBody() (io.ReadCloser, error) {
+	r := &byteBody{}
+	r.Reset(f.raw)
+	return r, nil
 }
 
 func (f *inflight) done(r usageResult) { f.t.finish(f.ctx, &f.c, f.start, r) }
@@ -286,42 +324,43 @@ func jsonResponse(req *http.Request, code int, h http.Header, body string) *http
 	}
 }
 
-// readBody reads and closes a request body.
+// bodySlack is the room readBody leaves after a request body so that the
+// edits of rewriteChatInPlace usually fit without a new array.
+const bodySlack = 64
+
+// readBody reads and closes a request body, into one array of the size its
+// ContentLength announces (plus bodySlack) when it announces one.
 func readBody(req *http.Request) ([]byte, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, nil
 	}
 	defer req.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(req.Body, maxChatRequest+1))
-	if err != nil {
-		return nil, fmt.Errorf("httpmw: reading the request body: %w", err)
+	size := 512
+	if cl := req.ContentLength; cl > 0 && cl <= maxChatRequest {
+		size = int(cl) + bodySlack
 	}
-	if len(b) > maxChatRequest {
-		return nil, ErrRequestTooLarge
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // room for the next read
+		}
+		n, err := req.Body.Read(b[len(b):min(cap(b), maxChatRequest+1)])
+		b = b[:len(b)+n]
+		if len(b) > maxChatRequest {
+			return nil, ErrRequestTooLarge
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("httpmw: reading the request body: %w", err)
+		}
 	}
-	return b, nil
 }
 
 func closeBody(req *http.Request) {
 	if req.Body != nil {
 		_ = req.Body.Close()
-	}
-}
-
-// setBody makes b the (replayable) body of req.
-func setBody(req *http.Request, b []byte) {
-	req.ContentLength = int64(len(b))
-	if len(b) == 0 {
-		req.Body, req.GetBody = http.NoBody, nil
-		return
-	}
-	body := &byteBody{}
-	body.Reset(b)
-	req.Body = body
-	req.GetBody = func() (io.ReadCloser, error) {
-		r := &byteBody{}
-		r.Reset(b)
-		return r, nil
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // tokens is the token usage read from one response, in the shape of the
@@ -108,14 +109,24 @@ func parseCount(b []byte) (int64, bool) {
 // parseModel decodes a raw JSON string value holding a model name; it
 // reports false for anything but a plain string without escapes.
 func parseModel(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
-	}
-	in := raw[1 : len(raw)-1]
-	if bytes.IndexByte(in, '\\') >= 0 || bytes.IndexByte(in, '"') >= 0 {
+	in, ok := modelBytes(raw)
+	if !ok {
 		return "", false
 	}
 	return string(in), true
+}
+
+// modelBytes is parseModel without making a string: the name's bytes
+// within raw.
+func modelBytes(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	in := raw[1 : len(raw)-1]
+	if bytes.IndexByte(in, '\\') >= 0 || bytes.IndexByte(in, '"') >= 0 {
+		return nil, false
+	}
+	return in, true
 }
 
 // usageResult is what a usageReader learned by the time the body ended.
@@ -127,6 +138,15 @@ type usageResult struct {
 	err      error  // a read error other than io.EOF
 }
 
+// Inline capture space of a usageReader: enough for the usage object and
+// model of a JSON response, or for the last data line and the unterminated
+// line of a stream, of the usual sizes. Longer values move to the heap.
+const (
+	inlineBytes    = 1024
+	inlineUsage    = 768 // JSON: the usage value; the model value gets the rest
+	inlineSSESplit = inlineBytes / 2
+)
+
 // usageReader passes a response body through to the caller unchanged while
 // reading the token usage from it:
 //
@@ -136,8 +156,8 @@ type usageResult struct {
 //     last, just before "data: [DONE]", when stream_options.include_usage
 //     is set). Each read costs a look at its last line or two: the reader
 //     keeps a copy of the last complete data line and of the unterminated
-//     line at the end of the read, both bounded by maxSSELine, and parses
-//     the kept line once, when the body ends.
+//     line at the end of the read while it may be a data line, both bounded
+//     by maxSSELine, and parses the kept line once, when the body ends.
 //
 // finish is called exactly once: at io.EOF, at a read error, or at Close.
 type usageReader struct {
@@ -145,6 +165,7 @@ type usageReader struct {
 	sse    bool
 	finish func(usageResult)
 	sink   *inflight // the Transport's call, told instead of finish when set
+	names  *interner // makes the model name a string; nil: a new string
 
 	mu   sync.Mutex // Read and Close may race when the caller closes from another goroutine
 	once bool
@@ -152,11 +173,14 @@ type usageReader struct {
 
 	js scanner // JSON mode
 
-	carry     []byte // SSE: the unterminated line at the end of the last read
-	carryBig  bool   // SSE: that line outgrew maxSSELine; it is dropped
-	carryData bool   // SSE: the dropped line was a data line
-	last      []byte // SSE: the last complete data line (payload only)
-	lastBig   bool   // SSE: the last data line outgrew maxSSELine
+	pend     []byte // SSE: the unterminated line at the end of the last read, while kept
+	pendSkip bool   // SSE: that line is not a data line; its bytes are not kept
+	pendBig  bool   // SSE: that line outgrew maxSSELine; it is dropped
+	pendData bool   // SSE: the dropped line was a data line
+	last     []byte // SSE: the last complete data line (payload only)
+	lastBig  bool   // SSE: the last data line outgrew maxSSELine
+
+	inline [inlineBytes]byte // first backing of js captures or of pend and last
 }
 
 func newUsageReader(body io.ReadCloser, sse bool, finish func(usageResult)) *usageReader {
@@ -168,9 +192,14 @@ func newUsageReader(body io.ReadCloser, sse bool, finish func(usageResult)) *usa
 
 func (r *usageReader) init(body io.ReadCloser, sse bool) {
 	r.body, r.sse = body, sse
-	if !sse {
-		r.js = newScanner(true, maxUsageBytes, keyUsage, keyModel)
+	if sse {
+		r.pend = r.inline[:0:inlineSSESplit]
+		r.last = r.inline[inlineSSESplit:inlineSSESplit:inlineBytes]
+		return
 	}
+	r.js = newScanner(true, maxUsageBytes, keyUsage, keyModel)
+	r.js.members[0].val = r.inline[:0:inlineUsage]
+	r.js.members[1].val = r.inline[inlineUsage:inlineUsage:inlineBytes]
 }
 
 // Read reads from the body and looks at what passed for usage.
@@ -234,39 +263,34 @@ func (r *usageReader) fromJSON() {
 		}
 	}
 	if m := r.js.members[1]; m.found && !m.over && len(m.val) <= maxModelBytes {
-		if name, ok := parseModel(m.val); ok {
-			r.res.model = name
+		if name, ok := modelBytes(m.val); ok {
+			r.res.model = r.names.get(name)
 		}
 	}
 }
 
 // scanSSE keeps the last complete data line and the unterminated tail of
-// the stream read so far.
+// the stream read so far. It looks at the first line of b only when a line
+// is pending from the previous read, and otherwise walks back from the end
+// of b over the last line or two.
 func (r *usageReader) scanSSE(b []byte) {
-	if len(r.carry) > 0 || r.carryBig {
+	if len(r.pend) > 0 || r.pendSkip || r.pendBig {
 		nl := bytes.IndexByte(b, '\n')
 		if nl < 0 {
-			r.keepCarry(b)
+			r.extend(b)
 			return
 		}
-		if !r.carryBig {
-			r.keepCarry(b[:nl])
-		}
-		if !r.carryBig {
-			r.noteLine(r.carry)
-		} else if r.carryData {
-			r.noteBig() // a data line too long to keep: its usage is unknown
-		}
-		r.carry, r.carryBig = r.carry[:0], false
+		r.extend(b[:nl])
+		r.endPending()
 		b = b[nl+1:]
 	}
 	end := lastNewline(b)
 	if end < 0 {
-		r.keepCarry(b)
+		r.extend(b)
 		return
 	}
 	r.noteLastLine(b[:end+1])
-	r.keepCarry(b[end+1:])
+	r.extend(b[end+1:])
 }
 
 // noteLastLine finds the last data line among the complete lines of b
@@ -277,7 +301,7 @@ func (r *usageReader) noteLastLine(b []byte) {
 	for end >= 0 {
 		start := lastNewline(b[:end]) + 1
 		if line := b[start:end]; isDataLine(line) {
-			r.noteLine(line)
+			r.keepLast(line)
 			return
 		}
 		end = start - 1
@@ -287,20 +311,20 @@ func (r *usageReader) noteLastLine(b []byte) {
 // isDataLine reports whether line (without its terminator) is an SSE data
 // line other than "data: [DONE]".
 func isDataLine(line []byte) bool {
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	data, ok := bytes.CutPrefix(line, []byte(ssePrefix))
-	if !ok {
+	if len(line) < len(ssePrefix) || string(line[:len(ssePrefix)]) != ssePrefix {
 		return false
 	}
+	data := line[len(ssePrefix):]
+	if len(data) > len(" [DONE]\r") {
+		return true // the common case: too long to be [DONE]
+	}
+	data = bytes.TrimSuffix(data, []byte("\r"))
 	data = bytes.TrimPrefix(data, []byte(" "))
 	return string(data) != "[DONE]"
 }
 
-// noteLine keeps line as the last data line if it is one.
-func (r *usageReader) noteLine(line []byte) {
-	if !isDataLine(line) {
-		return
-	}
+// keepLast keeps line, a data line, as the last data line.
+func (r *usageReader) keepLast(line []byte) {
 	if len(line) > maxSSELine {
 		r.noteBig()
 		return
@@ -312,38 +336,63 @@ func (r *usageReader) noteLine(line []byte) {
 // stream's usage, if it was there, is unknown.
 func (r *usageReader) noteBig() { r.last, r.lastBig = r.last[:0], true }
 
-// keepCarry appends b to the unterminated line, dropping lines longer than
-// maxSSELine.
-func (r *usageReader) keepCarry(b []byte) {
-	if r.carryBig || len(b) == 0 {
+// extend adds b to the unterminated line. Once the line's first bytes show
+// it is not a data line, its bytes are no longer kept; a line longer than
+// maxSSELine is dropped.
+func (r *usageReader) extend(b []byte) {
+	if r.pendSkip || r.pendBig || len(b) == 0 {
 		return
 	}
-	if len(r.carry)+len(b) > maxSSELine {
-		head := append(r.carry[:len(r.carry):len(r.carry)], b[:min(len(b), len(ssePrefix))]...)
-		r.carryData = bytes.HasPrefix(head, []byte(ssePrefix))
-		r.carry, r.carryBig = r.carry[:0], true
+	if n := len(r.pend); n < len(ssePrefix) {
+		// Check what the new bytes add to the line's first five.
+		k := min(len(ssePrefix)-n, len(b))
+		if string(b[:k]) != ssePrefix[n:n+k] {
+			r.pend, r.pendSkip = r.pend[:0], true
+			return
+		}
+	}
+	if len(r.pend)+len(b) > maxSSELine {
+		// Only data lines are kept, so the dropped line is one once it has
+		// its five first bytes (it always has: maxSSELine is far above).
+		r.pendData = len(r.pend)+len(b) >= len(ssePrefix)
+		r.pend, r.pendBig = r.pend[:0], true
 		return
 	}
-	r.carry = append(r.carry, b...)
+	r.pend = append(r.pend, b...)
+}
+
+// endPending takes the unterminated line as complete: a data line becomes
+// the last data line.
+func (r *usageReader) endPending() {
+	switch {
+	case r.pendSkip:
+	case r.pendBig:
+		if r.pendData {
+			r.noteBig() // a data line too long to keep: its usage is unknown
+		}
+	case isDataLine(r.pend):
+		// The kept line becomes the last data line without a copy; the old
+		// last line's buffer takes the next unterminated line.
+		r.last, r.pend, r.lastBig = r.pend, r.last, false
+	}
+	r.pend, r.pendSkip, r.pendBig, r.pendData = r.pend[:0], false, false, false
 }
 
 // fromSSE reads the usage from the last data line once the body ended. A
 // final line without terminator counts when the body was read to its end.
 func (r *usageReader) fromSSE() {
-	if r.res.complete {
-		if r.carryBig {
-			if r.carryData {
-				r.noteBig()
-			}
-		} else if len(r.carry) > 0 {
-			r.noteLine(r.carry)
-		}
+	if r.res.complete && (len(r.pend) > 0 || r.pendBig) {
+		r.endPending()
 	}
 	if r.lastBig || len(r.last) == 0 {
 		return
 	}
 	line := bytes.TrimSuffix(r.last, []byte("\r"))
 	data := bytes.TrimPrefix(line[len(ssePrefix):], []byte(" "))
+	if !bytes.Contains(data, []byte(usageMarker)) {
+		// No prompt_tokens or completion_tokens key: no usage to find.
+		return
+	}
 	s := newScanner(false, 0, keyUsage, keyModel)
 	s.feed(data)
 	if !s.whole(data) {
@@ -359,8 +408,36 @@ func (r *usageReader) fromSSE() {
 	}
 	r.res.tokens, r.res.found = t, true
 	if mm := s.members[1]; mm.found && mm.end-mm.start <= maxModelBytes {
-		if name, ok := parseModel(data[mm.start:mm.end]); ok {
-			r.res.model = name
+		if name, ok := modelBytes(data[mm.start:mm.end]); ok {
+			r.res.model = r.names.get(name)
 		}
 	}
+}
+
+// interner turns model names read from requests and responses into
+// strings, reusing the string made for the same name last time: a Transport
+// sees the same few names over and over. It holds at most internSlots
+// names and is safe for concurrent use.
+type interner struct {
+	slots [internSlots]atomic.Pointer[string]
+}
+
+const internSlots = 16
+
+// get returns b as a string; a nil interner makes a new one each time.
+func (in *interner) get(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &in.slots[h%internSlots]
+	if p := slot.Load(); p != nil && *p == string(b) {
+		return *p
+	}
+	s := string(b)
+	slot.Store(&s)
+	return s
 }

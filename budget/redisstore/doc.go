@@ -10,6 +10,13 @@
 // which is correct because every script is idempotent). Amounts are
 // integers changed with HINCRBY, never floats.
 //
+// An admitting Reserve runs three commands inside its script (HMGET of
+// spent and held, ZADD NX of the hold, HINCRBY of held); the caller
+// formats every time and member string, so the script formats none. The
+// Store caches the keys of recently used tenant periods (256 slots, each
+// tenant in one of two), so a call builds no key strings, and passes its
+// numbers as bytes, so building a call's arguments is one allocation.
+//
 // # Key layout
 //
 // A tenant's period uses four keys with one hash tag, so they live in one

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmops-go/llmops/budget"
@@ -28,6 +29,21 @@ type Client = redis.Scripter
 type Store struct {
 	c      Client
 	prefix string
+	// keyCache holds the keys of recently used tenant periods, so that a
+	// call builds no key strings (see cachedKeys).
+	keyCache [keyCacheSize]atomic.Pointer[periodKeys]
+}
+
+// keyCacheSize is the number of slots of Store.keyCache: a direct-mapped
+// cache indexed by a hash of the tenant. A miss only costs building the
+// keys.
+const keyCacheSize = 256
+
+// periodKeys are the four keys of one tenant's period.
+type periodKeys struct {
+	tenant string
+	start  int64 // period start, Unix ms
+	keys   [4]string
 }
 
 var _ budget.Store = (*Store)(nil)
@@ -108,6 +124,94 @@ func (s *Store) keys(tenant string, periodStart time.Time, n int) []string {
 	return keys[:n]
 }
 
+// cachedKeys returns the period's four keys from keyCache, building and
+// caching them on a miss. The cache is two-way: a tenant may sit in either
+// of two slots picked by independent bits of its hash, so two busy tenants
+// that share one slot do not evict each other. The returned array is
+// shared and never written.
+func (s *Store) cachedKeys(tenant string, periodStart time.Time) *[4]string {
+	start := periodStart.UnixMilli()
+	h := uint64(14695981039346656037) // FNV-1a, then a multiplicative mix
+	for i := 0; i < len(tenant); i++ {
+		h = (h ^ uint64(tenant[i])) * 1099511628211
+	}
+	h *= 0x9e3779b97f4a7c15
+	a, b := &s.keyCache[h>>56%keyCacheSize], &s.keyCache[h>>48%keyCacheSize]
+	pa, pb := a.Load(), b.Load()
+	if pa != nil && pa.start == start && pa.tenant == tenant {
+		return &pa.keys
+	}
+	if pb != nil && pb.start == start && pb.tenant == tenant {
+		return &pb.keys
+	}
+	pk := &periodKeys{tenant: tenant, start: start}
+	copy(pk.keys[:], s.keys(tenant, periodStart, 4))
+	if pa == nil || pb != nil && pa.start != start {
+		a.Store(pk)
+	} else {
+		b.Store(pk)
+	}
+	return &pk.keys
+}
+
+// scriptArgs is the ARGV of one script call: every value is a decimal
+// number or a string written into buf and passed to go-redis as a
+// *bytesArg, so building the arguments takes one allocation (this
+// struct) rather than one per boxed number. It is not reused: go-redis, or
+// a hook, may keep a command's arguments after the call.
+type scriptArgs struct {
+	vals [8]bytesArg
+	args [8]any // args[i] == &vals[i]
+	n    int
+	buf  []byte
+	arr  [128]byte // buf's first array
+}
+
+// bytesArg is one argument of a script call; go-redis writes it as a bulk
+// string through MarshalBinary.
+type bytesArg struct{ b []byte }
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (a *bytesArg) MarshalBinary() ([]byte, error) { return a.b, nil }
+
+// String returns the argument as text (go-redis prints arguments in
+// errors).
+func (a *bytesArg) String() string { return string(a.b) }
+
+func newArgs() *scriptArgs {
+	a := &scriptArgs{}
+	a.buf = a.arr[:0]
+	for i := range a.vals {
+		a.args[i] = &a.vals[i]
+	}
+	return a
+}
+
+// mark starts the next argument at the end of buf.
+func (a *scriptArgs) mark() int { return len(a.buf) }
+
+// end closes the argument that started at from.
+func (a *scriptArgs) end(from int) {
+	a.vals[a.n].b = a.buf[from:len(a.buf):len(a.buf)]
+	a.n++
+}
+
+func (a *scriptArgs) int(v int64) {
+	from := a.mark()
+	a.buf = strconv.AppendInt(a.buf, v, 10)
+	a.end(from)
+}
+
+func (a *scriptArgs) str(v string) {
+	from := a.mark()
+	a.buf = append(a.buf, v...)
+	a.end(from)
+}
+
+// list returns the arguments written so far. (When buf grows, earlier
+// arguments keep pointing into the old array, whose bytes do not change.)
+func (a *scriptArgs) list() []any { return a.args[:a.n] }
+
 // keepMillis converts the absolute KeepUntil into a relative expiry, so
 // that keys expire KeepUntil-Now after the write by the server's clock
 // whatever the skew between this instance's clock and Redis's.
@@ -117,14 +221,27 @@ func keepMillis(keepUntil, now time.Time) int64 {
 
 // Reserve implements budget.Store.
 func (s *Store) Reserve(ctx context.Context, a budget.ReserveArgs) (budget.ReserveResult, error) {
-	res, err := reserveScript.Run(ctx, s.c, s.keys(a.Tenant, a.Period.Start, 3),
-		a.ID, a.Estimate, a.Limit, a.DownshiftAt,
-		a.Now.UnixMilli(), a.Expires.Sub(a.Now).Milliseconds(), keepMillis(a.KeepUntil, a.Now), a.Now.Sub(a.ForgetBefore).Milliseconds(),
-	).Slice()
+	keys := s.cachedKeys(a.Tenant, a.Period.Start)
+	now := a.Now.UnixMilli()
+	args := newArgs()
+	from := args.mark()
+	args.buf = strconv.AppendUint(args.buf, a.ID, 10)
+	args.buf = append(args.buf, ':')
+	args.buf = strconv.AppendInt(args.buf, a.Estimate, 10)
+	args.end(from) // the hold's member, "<id>:<estimate>"
+	args.int(a.Estimate)
+	args.int(a.Limit)
+	args.int(a.DownshiftAt)
+	args.int(now)
+	args.int(now + a.Expires.Sub(a.Now).Milliseconds())
+	args.int(keepMillis(a.KeepUntil, a.Now))
+	args.int(now - a.Now.Sub(a.ForgetBefore).Milliseconds())
+	res, err := reserveScript.Run(ctx, s.c, keys[:3], args.list()...).Slice()
 	if err != nil {
 		return budget.ReserveResult{Decision: budget.Block}, fmt.Errorf("redisstore: reserve: %w", err)
 	}
-	vals, err := ints(res, 3)
+	var vals [3]int64
+	err = ints(res, vals[:])
 	if err != nil || vals[0] < int64(budget.Allow) || vals[0] > int64(budget.Block) {
 		return budget.ReserveResult{Decision: budget.Block}, fmt.Errorf("redisstore: reserve: unexpected reply %v: %v", res, err)
 	}
@@ -146,10 +263,19 @@ func (s *Store) finish(ctx context.Context, a budget.SettleArgs, mode string) (b
 	if a.Force {
 		force = "1"
 	}
-	n, err := finishScript.Run(ctx, s.c, s.keys(a.Tenant, a.Period.Start, 4),
-		a.ID, a.Estimate, a.Actual, mode, a.Now.UnixMilli(),
-		keepMillis(a.KeepUntil, a.Now), a.ForgetBefore.UnixMilli(), force,
-	).Int64()
+	keys := s.cachedKeys(a.Tenant, a.Period.Start)
+	args := newArgs()
+	from := args.mark()
+	args.buf = strconv.AppendUint(args.buf, a.ID, 10)
+	args.end(from)
+	args.int(a.Estimate)
+	args.int(a.Actual)
+	args.str(mode)
+	args.int(a.Now.UnixMilli())
+	args.int(keepMillis(a.KeepUntil, a.Now))
+	args.int(a.ForgetBefore.UnixMilli())
+	args.str(force)
+	n, err := finishScript.Run(ctx, s.c, keys[:4], args.list()...).Int64()
 	op := "settle"
 	if mode == "r" {
 		op = "release"
@@ -165,23 +291,23 @@ func (s *Store) finish(ctx context.Context, a budget.SettleArgs, mode string) (b
 
 // Usage implements budget.Store.
 func (s *Store) Usage(ctx context.Context, a budget.UsageArgs) (budget.Usage, error) {
-	res, err := usageScript.Run(ctx, s.c, s.keys(a.Tenant, a.Period.Start, 2), a.Now.UnixMilli()).Slice()
+	keys := s.cachedKeys(a.Tenant, a.Period.Start)
+	res, err := usageScript.Run(ctx, s.c, keys[:2], a.Now.UnixMilli()).Slice()
 	if err != nil {
 		return budget.Usage{}, fmt.Errorf("redisstore: usage: %w", err)
 	}
-	vals, err := ints(res, 2)
-	if err != nil {
+	var vals [2]int64
+	if err := ints(res, vals[:]); err != nil {
 		return budget.Usage{}, fmt.Errorf("redisstore: usage: %w", err)
 	}
 	return budget.Usage{Spent: vals[0], Held: vals[1]}, nil
 }
 
-// ints converts a script's reply of integers and decimal strings.
-func ints(res []any, n int) ([]int64, error) {
-	if len(res) != n {
-		return nil, fmt.Errorf("want %d values, got %d", n, len(res))
+// ints converts a script's reply of integers and decimal strings into out.
+func ints(res []any, out []int64) error {
+	if len(res) != len(out) {
+		return fmt.Errorf("want %d values, got %d", len(out), len(res))
 	}
-	out := make([]int64, n)
 	for i, v := range res {
 		switch v := v.(type) {
 		case int64:
@@ -189,12 +315,12 @@ func ints(res []any, n int) ([]int64, error) {
 		case string:
 			x, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			out[i] = x
 		default:
-			return nil, fmt.Errorf("value %d has type %T", i, v)
+			return fmt.Errorf("value %d has type %T", i, v)
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -480,3 +480,142 @@ func TestTimeoutBoundsAHungServer(t *testing.T) {
 		t.Fatalf("Reserve = %v, %v; want Block, ErrStoreUnavailable caused by the deadline", r.Decision, err)
 	}
 }
+
+// deadlineHook records the deadline of every command's context.
+type deadlineHook struct {
+	mu        sync.Mutex
+	deadlines []time.Time // zero: none
+}
+
+func (h *deadlineHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *deadlineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		d, _ := ctx.Deadline()
+		h.mu.Lock()
+		h.deadlines = append(h.deadlines, d)
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+func (h *deadlineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (h *deadlineHook) take() []time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d := h.deadlines
+	h.deadlines = nil
+	return d
+}
+
+// Every store call runs under a deadline at most the Enforcer's timeout
+// away, and under the caller's own deadline when that is sooner.
+func TestStoreCallsAreBounded(t *testing.T) {
+	srv := redistest.Shared(t)
+	hook := &deadlineHook{}
+	const timeout = time.Hour // far from the other deadlines, so the cases are told apart
+	e := newEnforcer(t, newStore(t, srv.Addr(), hook), budget.WithTimeout(timeout), budget.WithRetention(3*time.Hour))
+	tests := []struct {
+		name   string
+		parent time.Duration // 0: no deadline
+		want   time.Duration // the deadline expected, from the call
+	}{
+		{"no deadline", 0, timeout},
+		{"sooner deadline", time.Minute, time.Minute},
+		{"later deadline", 2 * timeout, timeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tt.parent > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.parent)
+				defer cancel()
+			}
+			ops := []func(time.Time) error{
+				func(time.Time) error { _, err := e.Status(ctx, "bounded"); return err },
+				func(time.Time) error {
+					r, err := e.Reserve(ctx, "bounded", 10)
+					if err == nil {
+						err = r.Settle(ctx, 5)
+					}
+					if err == nil {
+						r, err = e.Reserve(ctx, "bounded", 10)
+					}
+					if err == nil {
+						err = r.Release(ctx)
+					}
+					return err
+				},
+			}
+			for _, op := range ops {
+				hook.take()
+				before := time.Now()
+				if err := op(before); err != nil {
+					t.Fatal(err)
+				}
+				after := time.Now()
+				got := hook.take()
+				if len(got) == 0 {
+					t.Fatal("no command sent")
+				}
+				for i, d := range got {
+					if d.IsZero() {
+						t.Fatalf("command %d ran without a deadline", i)
+					}
+					if lo, hi := before.Add(tt.want-time.Second), after.Add(tt.want); d.Before(lo) || d.After(hi) {
+						t.Fatalf("command %d: deadline %v from now, want about %v", i, time.Until(d), tt.want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// Spent and held are exact whatever their size: figures of more than 15
+// digits, which Lua numbers may not hold exactly, travel as strings.
+func TestLargeFiguresAreExact(t *testing.T) {
+	srv := redistest.Shared(t)
+	e := newEnforcer(t, newStore(t, srv.Addr()), budget.WithDefaultLimit(budget.MaxAmount))
+	ctx := context.Background()
+	steps := []struct {
+		actual    int64
+		wantSpent int64
+	}{
+		{999_999_999_999_999, 999_999_999_999_999},                           // 15 digits
+		{1, 1_000_000_000_000_000},                                           // 16 digits
+		{budget.MaxAmount - 1_000_000_000_000_000 + 2, budget.MaxAmount + 2}, // 2^53+1: not a double
+	}
+	for i, st := range steps {
+		r, err := e.Reserve(ctx, "large", 0)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if i > 0 && r.Spent != steps[i-1].wantSpent {
+			t.Fatalf("step %d: spent %d, want %d", i, r.Spent, steps[i-1].wantSpent)
+		}
+		if !r.Decision.Admitted() {
+			t.Fatalf("step %d: %v", i, r.Decision)
+		}
+		if err := r.Settle(ctx, st.actual); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		s, err := e.Status(ctx, "large")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Spent != st.wantSpent || s.Held != 0 {
+			t.Fatalf("step %d: status spent %d held %d, want %d 0", i, s.Spent, s.Held, st.wantSpent)
+		}
+	}
+	r, err := e.Reserve(ctx, "large", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := steps[len(steps)-1].wantSpent; r.Decision != budget.Block || r.Spent != want {
+		t.Fatalf("after all steps: %v spent %d, want Block spent %d", r.Decision, r.Spent, want)
+	}
+}

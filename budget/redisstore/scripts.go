@@ -27,51 +27,59 @@ import "github.com/redis/go-redis/v9"
 // lost reply) holds nothing more: ZADD NX refuses the member, or, if the
 // re-check blocks, the member is found.
 //
-//	ARGV: id, estimate, limit, downshiftAt, now, ttlMillis, keepMillis, forgetMillis
+//	ARGV: member ("<id>:<estimate>"), estimate, limit, downshiftAt, now,
+//	      expiry, keepMillis, forgetBefore
 //	returns {decision 1|2|3, spent, held}
 //
-// The hold expires at now+ttl; records of holds that expired before
-// now-forget are forgotten (Unix ms, exact as Lua numbers). Calls whose id ends in 0 sweep whatever their
-// level (about one in ten: ids are random).
+// The hold expires at expiry (now+ttl); records of holds that expired
+// before forgetBefore are forgotten (Unix ms, exact as Lua numbers). Calls
+// whose id ends in 0 sweep whatever their level (about one in ten: ids are
+// random). Every time and member string is built by the caller, so the
+// admitting path runs three commands (HMGET, ZADD, HINCRBY) and no string
+// formatting. Spent and held are returned as integers when they have at
+// most 15 digits (exact as Lua numbers), else as decimal strings.
 var reserveScript = redis.NewScript(`
-local hkey, holds, expired = KEYS[1], KEYS[2], KEYS[3]
-local id, keep = ARGV[1], ARGV[7]
-local member = id .. ':' .. ARGV[2]
+local hkey, holds, member, est = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local function int(x)
+  if type(x) == 'string' and #x < 16 then return tonumber(x) end
+  return x
+end
 local v = redis.call('HMGET', hkey, 'spent', 'held')
 local spent, held = v[1] or '0', v[2] or '0'
-local est, dsat, now, ttl = tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local amt, dsat = tonumber(est), tonumber(ARGV[4])
 local level = tonumber(spent) + tonumber(held)
-if level + est >= dsat or string.byte(id, -1) == 48 then
-  local dead = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 64)
+if level + amt >= dsat or string.byte(member, #member - #est - 1) == 48 then
+  local dead = redis.call('ZRANGEBYSCORE', holds, '-inf', ARGV[5], 'WITHSCORES', 'LIMIT', 0, 64)
   if #dead > 0 then
+    local expired = KEYS[3]
     for i = 1, #dead, 2 do
-      local amt = string.match(dead[i], ':(%d+)$')
-      if amt ~= '0' then held = redis.call('HINCRBY', hkey, 'held', '-' .. amt) end
+      local a = string.match(dead[i], ':(%d+)$')
+      if a ~= '0' then held = redis.call('HINCRBY', hkey, 'held', '-' .. a) end
       redis.call('ZREM', holds, dead[i])
       redis.call('ZADD', expired, dead[i+1], dead[i])
     end
-    redis.call('ZREMRANGEBYSCORE', expired, '-inf', '(' .. string.format('%d', now - tonumber(ARGV[8])))
-    redis.call('PEXPIRE', expired, keep)
+    redis.call('ZREMRANGEBYSCORE', expired, '-inf', '(' .. ARGV[8])
+    redis.call('PEXPIRE', expired, ARGV[7])
     level = tonumber(spent) + tonumber(held)
   end
 end
 local limit = tonumber(ARGV[3])
-if limit <= 0 or level + est >= limit then
+if limit <= 0 or level + amt >= limit then
   if redis.call('ZSCORE', holds, member) then
-    if level >= dsat then return {2, spent, held} end
-    return {1, spent, held}
+    if level >= dsat then return {2, int(spent), int(held)} end
+    return {1, int(spent), int(held)}
   end
-  return {3, spent, held}
+  return {3, int(spent), int(held)}
 end
-if redis.call('ZADD', holds, 'NX', string.format('%d', now + ttl), member) == 0 then
-  if level >= dsat then return {2, spent, held} end
-  return {1, spent, held}
+if redis.call('ZADD', holds, 'NX', ARGV[6], member) == 0 then
+  if level >= dsat then return {2, int(spent), int(held)} end
+  return {1, int(spent), int(held)}
 end
-if tonumber(held) == 0 then redis.call('PEXPIRE', holds, keep) end
-local nheld = redis.call('HINCRBY', hkey, 'held', ARGV[2])
-if not v[1] and not v[2] then redis.call('PEXPIRE', hkey, keep) end
-if level + est >= dsat then return {2, spent, nheld} end
-return {1, spent, nheld}
+if tonumber(held) == 0 then redis.call('PEXPIRE', holds, ARGV[7]) end
+local nheld = redis.call('HINCRBY', hkey, 'held', est)
+if not v[1] and not v[2] then redis.call('PEXPIRE', hkey, ARGV[7]) end
+if level + amt >= dsat then return {2, int(spent), nheld} end
+return {1, int(spent), nheld}
 `)
 
 // finishScript settles or releases one reservation.

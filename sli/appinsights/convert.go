@@ -1,10 +1,11 @@
 package appinsights
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
 	"time"
 
-	aisdk "github.com/microsoft/ApplicationInsights-Go/appinsights"
 	"github.com/microsoft/ApplicationInsights-Go/appinsights/contracts"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -18,59 +19,115 @@ const (
 	attrServiceInstanceID = "service.instance.id"
 )
 
-// batch converts the data points of one Export call into telemetry items.
+// sdkVersion is the ai.internal.sdkVersion tag: the Application Insights Go
+// library ("go") at the version whose contracts this package sends.
+const sdkVersion = "go:0.4.4"
+
+// envelopeTime is the layout the Application Insights library uses for an
+// envelope's time (UTC, microseconds, trailing Z).
+const envelopeTime = "2006-01-02T15:04:05.999999Z"
+
+// defaultTags returns the context tags the Application Insights library puts
+// on every item (its TelemetryContext): SDK version, OS, and the host name
+// as device id and cloud_RoleInstance.
+func defaultTags(goos, hostname string) map[string]string {
+	tags := contracts.ContextTags{}
+	tags.Internal().SetSdkVersion(sdkVersion)
+	tags.Device().SetOsVersion(goos)
+	if hostname != "" {
+		tags.Device().SetId(hostname)
+		tags.Cloud().SetRoleInstance(hostname)
+	}
+	return tags
+}
+
+// batch converts the data points of one Export call into newline-delimited
+// JSON envelopes, the body the ingestion endpoint takes (before gzip).
 type batch struct {
-	tags      map[string]string    // context tags derived from the resource
+	iKey      string
+	envName   string               // envelope name, derived from the key
+	tags      map[string]string    // context tags, shared by every envelope
 	resDims   []attribute.KeyValue // resource attributes copied into customDimensions
+	now       func() time.Time     // time for a point without one
+	buf       bytes.Buffer         // encoded envelopes, one per line
+	enc       *json.Encoder        // writes to buf
+	ends      []int                // ends[i] is the offset just past line i
 	nonFinite int                  // points skipped for a NaN or infinite value
 }
 
-func newBatch(res *resource.Resource, dimKeys []string) *batch {
-	b := &batch{}
-	if res == nil {
-		return b
+func newBatch(iKey string, base map[string]string, res *resource.Resource, dimKeys []string, now func() time.Time) *batch {
+	md := contracts.MetricData{}
+	b := &batch{iKey: iKey, now: now}
+	b.envName = md.EnvelopeName(stripDashes(iKey))
+	b.enc = json.NewEncoder(&b.buf)
+	b.tags = make(map[string]string, len(base)+2)
+	for k, v := range base {
+		b.tags[k] = v
 	}
-	set := res.Set()
-	if name, ok := set.Value(attrServiceName); ok && name.Emit() != "" {
-		role := name.Emit()
-		if ns, ok := set.Value(attrServiceNamespace); ok && ns.Emit() != "" {
-			role = ns.Emit() + "." + role
+	if res != nil {
+		set := res.Set()
+		if name, ok := set.Value(attrServiceName); ok && name.Emit() != "" {
+			role := name.Emit()
+			if ns, ok := set.Value(attrServiceNamespace); ok && ns.Emit() != "" {
+				role = ns.Emit() + "." + role
+			}
+			b.tags[contracts.CloudRole] = role
 		}
-		b.tags = map[string]string{contracts.CloudRole: role}
-	}
-	if id, ok := set.Value(attrServiceInstanceID); ok && id.Emit() != "" {
-		if b.tags == nil {
-			b.tags = make(map[string]string, 1)
+		if id, ok := set.Value(attrServiceInstanceID); ok && id.Emit() != "" {
+			b.tags[contracts.CloudRoleInstance] = id.Emit()
 		}
-		b.tags[contracts.CloudRoleInstance] = id.Emit()
-	}
-	for _, k := range dimKeys {
-		if v, ok := set.Value(attribute.Key(k)); ok {
-			b.resDims = append(b.resDims, attribute.KeyValue{Key: attribute.Key(k), Value: v})
+		for _, k := range dimKeys {
+			if v, ok := set.Value(attribute.Key(k)); ok {
+				b.resDims = append(b.resDims, attribute.KeyValue{Key: attribute.Key(k), Value: v})
+			}
 		}
 	}
+	contracts.SanitizeTags(b.tags) // truncates over-long values, as the library does
 	return b
 }
 
-// metric tracks one item per data point of m.
-func (b *batch) metric(m metricdata.Metrics, track func(aisdk.Telemetry)) {
+func stripDashes(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '-' {
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
+
+// lines returns the encoded envelopes, one slice per item (each ending with
+// a newline). The slices share the batch's buffer.
+func (b *batch) lines() [][]byte {
+	out := make([][]byte, len(b.ends))
+	data := b.buf.Bytes()
+	start := 0
+	for i, end := range b.ends {
+		out[i] = data[start:end:end]
+		start = end
+	}
+	return out
+}
+
+// metric encodes one item per data point of m.
+func (b *batch) metric(m metricdata.Metrics) {
 	switch d := m.Data.(type) {
 	case metricdata.Sum[int64]:
-		singles(b, m.Name, d.DataPoints, track)
+		singles(b, m.Name, d.DataPoints)
 	case metricdata.Sum[float64]:
-		singles(b, m.Name, d.DataPoints, track)
+		singles(b, m.Name, d.DataPoints)
 	case metricdata.Gauge[int64]:
-		singles(b, m.Name, d.DataPoints, track)
+		singles(b, m.Name, d.DataPoints)
 	case metricdata.Gauge[float64]:
-		singles(b, m.Name, d.DataPoints, track)
+		singles(b, m.Name, d.DataPoints)
 	case metricdata.Histogram[int64]:
-		histograms(b, m.Name, d.DataPoints, track)
+		histograms(b, m.Name, d.DataPoints)
 	case metricdata.Histogram[float64]:
-		histograms(b, m.Name, d.DataPoints, track)
+		histograms(b, m.Name, d.DataPoints)
 	case metricdata.ExponentialHistogram[int64]:
-		expHistograms(b, m.Name, d.DataPoints, track)
+		expHistograms(b, m.Name, d.DataPoints)
 	case metricdata.ExponentialHistogram[float64]:
-		expHistograms(b, m.Name, d.DataPoints, track)
+		expHistograms(b, m.Name, d.DataPoints)
 	case metricdata.Summary:
 		for _, dp := range d.DataPoints {
 			if dp.Count == 0 {
@@ -85,38 +142,38 @@ func (b *batch) metric(m metricdata.Metrics, track func(aisdk.Telemetry)) {
 					hi = q.Value
 				}
 			}
-			b.emit(track, m.Name, dp.Time, dp.Attributes, dp.Sum, dp.Count, lo, hi)
+			b.emit(m.Name, dp.Time, dp.Attributes, dp.Sum, dp.Count, lo, hi)
 		}
 	}
 }
 
 // singles handles sums and gauges: one value per point, count 1.
-func singles[N int64 | float64](b *batch, name string, pts []metricdata.DataPoint[N], track func(aisdk.Telemetry)) {
+func singles[N int64 | float64](b *batch, name string, pts []metricdata.DataPoint[N]) {
 	for _, dp := range pts {
 		v := float64(dp.Value)
-		b.emit(track, name, dp.Time, dp.Attributes, v, 1, v, v)
+		b.emit(name, dp.Time, dp.Attributes, v, 1, v, v)
 	}
 }
 
-func histograms[N int64 | float64](b *batch, name string, pts []metricdata.HistogramDataPoint[N], track func(aisdk.Telemetry)) {
+func histograms[N int64 | float64](b *batch, name string, pts []metricdata.HistogramDataPoint[N]) {
 	for _, dp := range pts {
 		if dp.Count == 0 {
 			continue
 		}
 		sum := float64(dp.Sum)
 		lo, hi := extrema(dp.Min, dp.Max, sum, dp.Count)
-		b.emit(track, name, dp.Time, dp.Attributes, sum, dp.Count, lo, hi)
+		b.emit(name, dp.Time, dp.Attributes, sum, dp.Count, lo, hi)
 	}
 }
 
-func expHistograms[N int64 | float64](b *batch, name string, pts []metricdata.ExponentialHistogramDataPoint[N], track func(aisdk.Telemetry)) {
+func expHistograms[N int64 | float64](b *batch, name string, pts []metricdata.ExponentialHistogramDataPoint[N]) {
 	for _, dp := range pts {
 		if dp.Count == 0 {
 			continue
 		}
 		sum := float64(dp.Sum)
 		lo, hi := extrema(dp.Min, dp.Max, sum, dp.Count)
-		b.emit(track, name, dp.Time, dp.Attributes, sum, dp.Count, lo, hi)
+		b.emit(name, dp.Time, dp.Attributes, sum, dp.Count, lo, hi)
 	}
 }
 
@@ -137,8 +194,10 @@ func mean(sum float64, count uint64) float64 { return sum / float64(count) }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
-// emit tracks one aggregated metric item.
-func (b *batch) emit(track func(aisdk.Telemetry), name string, t time.Time, attrs attribute.Set, sum float64, count uint64, lo, hi float64) {
+// emit encodes one aggregated metric item: the envelope the Application
+// Insights library builds for an AggregateMetricTelemetry (MetricData with a
+// single DataPoint of kind Aggregation; StdDev is not known and stays 0).
+func (b *batch) emit(name string, t time.Time, attrs attribute.Set, sum float64, count uint64, lo, hi float64) {
 	if !finite(sum) || !finite(lo) || !finite(hi) {
 		b.nonFinite++
 		return
@@ -147,29 +206,44 @@ func (b *batch) emit(track func(aisdk.Telemetry), name string, t time.Time, attr
 	if n > math.MaxInt32 {
 		n = math.MaxInt32 // the wire contract's count is an int32
 	}
-	item := &aisdk.AggregateMetricTelemetry{
+	if t.IsZero() {
+		t = b.now()
+	}
+	dp := contracts.DataPoint{
 		Name:  name,
+		Kind:  contracts.Aggregation,
 		Value: sum,
 		Count: int(n),
 		Min:   lo,
 		Max:   hi,
 	}
-	item.Timestamp = t
-	if len(b.tags) > 0 {
-		item.Tags = make(contracts.ContextTags, len(b.tags))
-		for k, v := range b.tags {
-			item.Tags[k] = v
-		}
-	}
+	md := contracts.NewMetricData()
+	md.Metrics = []*contracts.DataPoint{&dp}
 	if nd := len(b.resDims) + attrs.Len(); nd > 0 {
-		item.Properties = make(map[string]string, nd)
+		md.Properties = make(map[string]string, nd)
 		for _, kv := range b.resDims {
-			item.Properties[string(kv.Key)] = kv.Value.Emit()
+			md.Properties[string(kv.Key)] = kv.Value.Emit()
 		}
 		for it := attrs.Iter(); it.Next(); {
 			kv := it.Attribute()
-			item.Properties[string(kv.Key)] = kv.Value.Emit()
+			md.Properties[string(kv.Key)] = kv.Value.Emit()
 		}
 	}
-	track(item)
+	md.Sanitize() // truncates over-long names and dimensions, as the library does
+
+	env := contracts.NewEnvelope()
+	env.Name = b.envName
+	env.Time = t.UTC().Format(envelopeTime)
+	env.IKey = b.iKey
+	env.Tags = b.tags
+	env.Data = &contracts.Data{Base: contracts.Base{BaseType: md.BaseType()}, BaseData: md}
+
+	start := b.buf.Len()
+	if err := b.enc.Encode(env); err != nil {
+		// Finite numbers and strings always encode; keep the body valid
+		// regardless.
+		b.buf.Truncate(start)
+		return
+	}
+	b.ends = append(b.ends, b.buf.Len())
 }

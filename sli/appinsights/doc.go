@@ -1,10 +1,12 @@
 // Package appinsights exports OpenTelemetry metrics to Azure Application
 // Insights, where they land in the customMetrics table.
 //
-// It provides Exporter, an sdkmetric.Exporter built on the Application
-// Insights Go library (github.com/microsoft/ApplicationInsights-Go), which
-// sends every data point as one pre-aggregated metric item. Use it with a
-// PeriodicReader beside (or instead of) OTLP or Prometheus:
+// It provides Exporter, an sdkmetric.Exporter that sends every data point as
+// one pre-aggregated metric item, built on the data contracts of the
+// Application Insights Go library
+// (github.com/microsoft/ApplicationInsights-Go/appinsights/contracts) and its
+// wire format. Use it with a PeriodicReader beside (or instead of) OTLP or
+// Prometheus:
 //
 //	exp, err := appinsights.NewFromEnv() // APPLICATIONINSIGHTS_CONNECTION_STRING
 //	if err != nil { ... }
@@ -12,7 +14,7 @@
 //		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(time.Minute))),
 //		sdkmetric.WithResource(res), // service.name becomes cloud_RoleName
 //	)
-//	defer mp.Shutdown(ctx) // collects, exports, flushes and waits
+//	defer mp.Shutdown(ctx) // collects, exports (posts) and shuts the exporter down
 //
 // # Configuration
 //
@@ -28,11 +30,15 @@
 //
 // Defaults (each changed with an Option):
 //
-//	max batch size      1024 items  (WithMaxBatchSize; library default)
-//	max batch interval  10 s        (WithMaxBatchInterval; library default)
-//	HTTP client         30 s timeout over http.DefaultTransport (WithHTTPClient)
+//	max batch size      1024 items per request (WithMaxBatchSize; the library's batch size)
+//	HTTP client         30 s timeout over a private clone of http.DefaultTransport (WithHTTPClient)
 //	resource dimensions none        (WithResourceDimensions)
 //	error handler       none        (WithErrorHandler)
+//	clock               clock.Real  (WithClock; Retry-After waits)
+//	longest Retry-After 1 min       (MaxRetryAfter; longer means no retry)
+//
+// Nothing is buffered: the sdkmetric.PeriodicReader's interval is the only
+// batching interval.
 //
 // # What goes to customMetrics
 //
@@ -43,9 +49,9 @@
 // by WithResourceDimensions; a point attribute wins over a resource one.
 // The resource's service.name (preceded by service.namespace and a dot when set)
 // becomes cloud_RoleName, service.instance.id becomes cloud_RoleInstance
-// (the library's default is the host name). The item's timestamp is the end
-// of the collection interval. The unit is not sent (customMetrics has no
-// unit column).
+// (by default the host name, as the library does). The item's timestamp is
+// the end of the collection interval. The unit is not sent (customMetrics
+// has no unit column).
 //
 // Values (columns value/valueSum, valueCount, valueMin, valueMax):
 //
@@ -64,35 +70,62 @@
 // infinite value are skipped (Export returns an error matching
 // ErrNonFinite); delta points with nothing recorded are not sent.
 //
+// # Wire format
+//
+// Items are what the library's TelemetryClient sends for an
+// AggregateMetricTelemetry: a contracts.Envelope named
+// "Microsoft.ApplicationInsights.<key without dashes>.Metric" with iKey set,
+// time in UTC with microseconds, and data {baseType "MetricData", baseData
+// MetricData{ver 2, one DataPoint of kind Aggregation with value (sum),
+// count, min, max and stdDev 0, properties}}. Tags are the library's
+// defaults (ai.internal.sdkVersion "go:0.4.4", ai.device.osVersion,
+// ai.device.id and ai.cloud.roleInstance set to the host name) plus the
+// resource-derived ai.cloud.role and ai.cloud.roleInstance; the library's
+// random ai.operation.id per item is not sent (metrics belong to no
+// operation). The envelopes are JSON, one per line, gzip'd and POSTed to the
+// track endpoint with Content-Type application/x-json-stream and
+// Content-Encoding gzip.
+//
 // # Delivery
 //
-// Export converts the points and hands them to the library's in-memory
-// channel, which posts gzip'd newline-delimited JSON envelopes when the
-// batch is full or the batch interval has passed. ForceFlush asks the
-// library to send its buffer now without waiting for the request (the
-// library offers no acknowledgement). Shutdown flushes, stops the library
-// and waits, bounded by its context, for the requests to finish.
+// Export converts the points and posts them before it returns, in requests
+// of at most WithMaxBatchSize items; the context passed to Export (the
+// PeriodicReader's export timeout, 30 s by default) bounds everything,
+// including a retry and its wait. The ingestion endpoint's answer is
+// honoured:
 //
-// When the endpoint answers 408, 429, 439, 500 or 503 (or with Retry-After,
-// or a partial 206), the library retries the batch after waiting 10 s, 30 s
-// and 60 s (four attempts over about 100 s), then drops it; on 429/439 with Retry-After it also holds
-// back new batches until then, dropping items beyond one batch. Other statuses drop the batch at once. During Shutdown a
-// failed batch is retried only within half of the time left before the
-// context's deadline (not at all without a deadline), and Shutdown returns
-// an error matching ErrTransmit when a batch was not delivered. Every failed
-// attempt is reported to the WithErrorHandler function as a *TransmitError.
-// Nothing is logged.
+//   - 200: delivered.
+//   - 206 partial success: the items the response lists with status 408,
+//     429, 439, 500 or 503 are posted once more; the other listed items are
+//     dropped and counted as not delivered. A 206 whose body cannot be read
+//     counts the whole request as not delivered and is not retried (its
+//     accepted items would be sent twice).
+//   - 408, 429, 439, 500, 503 and transport errors: the request is posted
+//     once more.
+//   - any other status: the items are dropped.
+//
+// A retry happens at once, or after the response's Retry-After (seconds or
+// an HTTP date) when that is at most MaxRetryAfter and ends before the
+// context's deadline; otherwise there is no retry. Every failed attempt is
+// reported to the WithErrorHandler function as a *TransmitError, and when
+// items were finally not delivered Export returns an error wrapping the
+// last one (matching ErrTransmit; also the context's error when it ended).
+// The PeriodicReader hands that error to the OpenTelemetry error handler.
+// Nothing is logged and nothing is kept for a later attempt.
+//
+// ForceFlush waits until no Export is in progress. Shutdown makes later
+// calls fail with ErrShutdown and waits for the Exports in progress; if its
+// context ends first, it cancels their requests (they return an error
+// matching ErrShutdown) and returns the context's error.
 //
 // # Concurrency and goroutines
 //
-// An Exporter is safe for concurrent use. New starts the library's
-// goroutines (an accept loop and a throttle manager; each batch is sent from
-// a goroutine of its own); Shutdown stops them, except that the library's
-// accept loop stays parked forever in its throttle manager's Stop method, a
-// known upstream bug (microsoft/ApplicationInsights-Go#70) that no caller
-// can work around: one idle goroutine per Exporter, so create one Exporter
-// per process. If Shutdown's context ends first, the library's remaining
-// attempts fail at once without a request, and its retry goroutines end at
-// their next wake-up. The library keeps its own wall clock for batching and
-// back-off; it cannot be injected.
+// An Exporter is safe for concurrent use; Exports may overlap. It starts no
+// goroutine: every request is made by the goroutine calling Export. With the
+// default HTTP client, whose transport is the Exporter's own, Shutdown
+// closes the idle keep-alive connections, so nothing of the Exporter
+// outlives it; a client passed to WithHTTPClient belongs to the caller. The
+// Application Insights library's TelemetryClient and InMemoryChannel are not
+// used, so none of their goroutines, package-level diagnostics or wall-clock
+// back-off is involved.
 package appinsights

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var (
@@ -18,7 +19,9 @@ var (
 	// ErrInvalidConfig is matched by errors about an Option's value.
 	ErrInvalidConfig = errors.New("appinsights: invalid configuration")
 
-	// ErrShutdown is returned by Export and ForceFlush after Shutdown.
+	// ErrShutdown is returned by Export and ForceFlush after Shutdown, and
+	// matched by the error of an Export that Shutdown abandoned because
+	// Shutdown's context ended first.
 	ErrShutdown = errors.New("appinsights: exporter is shut down")
 
 	// ErrTransmit is matched by every TransmitError: a batch of telemetry
@@ -66,30 +69,47 @@ func (e *ConnectionStringError) Error() string {
 func (e *ConnectionStringError) Is(target error) bool { return target == ErrConnectionString }
 
 // TransmitError reports one failed attempt to post a batch of telemetry to
-// the ingestion endpoint. It is passed to the handler set by
-// WithErrorHandler, and Shutdown returns one (wrapped) when a batch flushed
-// during shutdown was not delivered.
+// the ingestion endpoint: a transport error, a status other than 200, or a
+// 206 partial success. It is passed to the handler set by WithErrorHandler
+// for every such attempt, and Export returns the last one (wrapped) when
+// items were finally not delivered.
 type TransmitError struct {
 	// StatusCode is the HTTP status the endpoint answered, or 0 when no
 	// response was received (see Err).
 	StatusCode int
-	// Err is the transport error when StatusCode is 0.
+	// Err is the transport error (or the context's error) when StatusCode
+	// is 0, or a description of an unreadable 206 response.
 	Err error
+	// Items is the number of telemetry items the attempt did not deliver:
+	// the whole batch, or for a 206 the items the endpoint rejected.
+	Items int
+	// RetryAfter is the delay the endpoint asked for in a Retry-After
+	// header, 0 when there was none.
+	RetryAfter time.Duration
 }
 
 // Error implements error.
 func (e *TransmitError) Error() string {
+	var b strings.Builder
+	b.WriteString(ErrTransmit.Error())
 	if e.StatusCode != 0 {
-		return ErrTransmit.Error() + ": HTTP status " + strconv.Itoa(e.StatusCode)
+		b.WriteString(": HTTP status ")
+		b.WriteString(strconv.Itoa(e.StatusCode))
 	}
 	if e.Err != nil {
-		return ErrTransmit.Error() + ": " + e.Err.Error()
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
 	}
-	return ErrTransmit.Error()
+	if e.Items > 0 {
+		b.WriteString(" (")
+		b.WriteString(strconv.Itoa(e.Items))
+		b.WriteString(" item(s))")
+	}
+	return b.String()
 }
 
 // Is reports whether target is ErrTransmit.
 func (e *TransmitError) Is(target error) bool { return target == ErrTransmit }
 
-// Unwrap returns the transport error, if any.
+// Unwrap returns the transport or context error, if any.
 func (e *TransmitError) Unwrap() error { return e.Err }

@@ -91,8 +91,8 @@ func ExampleNew() {
 	latency.Record(ctx, 0.5, acme)
 	latency.Record(ctx, 1.5, acme)
 
-	// Shutdown collects, exports, flushes the library's buffer and waits for
-	// the request.
+	// Shutdown collects and exports (Export posts before it returns), then
+	// shuts the exporter down.
 	if err := mp.Shutdown(ctx); err != nil {
 		fmt.Println(err)
 	}

@@ -2,44 +2,49 @@ package appinsights
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
-	"time"
 
-	aisdk "github.com/microsoft/ApplicationInsights-Go/appinsights"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-
-	"github.com/llmops-go/llmops/internal/clock"
 )
 
 // Exporter is an OpenTelemetry metric exporter (sdkmetric.Exporter) that
 // sends every data point to Application Insights as an aggregated metric
-// (customMetrics: valueSum, valueCount, valueMin, valueMax) through the
-// Application Insights Go library's in-memory channel.
+// (customMetrics: valueSum, valueCount, valueMin, valueMax), in the
+// Application Insights Go library's wire format.
 //
-// Use it with a sdkmetric.PeriodicReader. An Exporter is safe for concurrent
-// use by multiple goroutines; it must be shut down (directly or through the
-// reader or MeterProvider) to stop the library's goroutine and flush.
+// Export posts the points before it returns; the Exporter starts no
+// goroutine and buffers nothing. Use it with a sdkmetric.PeriodicReader,
+// which already batches per interval. An Exporter is safe for concurrent
+// use by multiple goroutines.
 type Exporter struct {
-	cs        ConnectionString
-	cfg       config
-	client    aisdk.TelemetryClient
-	transport *transport
-	clock     clock.Clock
+	cs       ConnectionString
+	cfg      config
+	endpoint string
+	baseTags map[string]string // the library's default context tags
+	gzips    sync.Pool         // *gzip.Writer
 
-	mu     sync.RWMutex
-	closed bool
-	done   <-chan struct{} // closed by the library when Close has finished
+	// stop is cancelled when Shutdown gives up waiting; it ends the
+	// requests of the Exports still in progress.
+	stop    context.Context
+	abandon context.CancelCauseFunc
+
+	mu       sync.Mutex
+	closed   bool
+	inflight int           // Exports in progress
+	idle     chan struct{} // closed when inflight drops to 0; nil while idle
 }
 
 var _ sdkmetric.Exporter = (*Exporter)(nil)
 
 // New returns an Exporter for the given connection string (see
-// ParseConnectionString). It starts the Application Insights library's
-// sending goroutine; call Shutdown to stop it.
+// ParseConnectionString). It starts no goroutine; call Shutdown to stop it
+// (and, with the default HTTP client, close its connections).
 func New(connectionString string, opts ...Option) (*Exporter, error) {
 	cs, err := ParseConnectionString(connectionString)
 	if err != nil {
@@ -54,23 +59,15 @@ func New(connectionString string, opts ...Option) (*Exporter, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-
-	tr := newTransport(cfg.httpClient.Transport, cfg.onError)
-	hc := *cfg.httpClient
-	hc.Transport = tr
-
-	aicfg := aisdk.NewTelemetryConfiguration(cs.InstrumentationKey)
-	aicfg.EndpointUrl = cs.TrackEndpoint()
-	aicfg.MaxBatchSize = cfg.maxBatchSize
-	aicfg.MaxBatchInterval = cfg.maxBatchInterval
-	aicfg.Client = &hc
-
+	host, _ := os.Hostname()
+	stop, abandon := context.WithCancelCause(context.Background())
 	return &Exporter{
-		cs:        cs,
-		cfg:       cfg,
-		client:    aisdk.NewTelemetryClientFromConfig(aicfg),
-		transport: tr,
-		clock:     clock.Real,
+		cs:       cs,
+		cfg:      cfg,
+		endpoint: cs.TrackEndpoint(),
+		baseTags: defaultTags(runtime.GOOS, host),
+		stop:     stop,
+		abandon:  abandon,
 	}, nil
 }
 
@@ -90,7 +87,7 @@ func NewFromEnv(opts ...Option) (*Exporter, error) {
 func (e *Exporter) ConnectionString() ConnectionString { return e.cs }
 
 // Endpoint returns the URL telemetry is posted to.
-func (e *Exporter) Endpoint() string { return e.cs.TrackEndpoint() }
+func (e *Exporter) Endpoint() string { return e.endpoint }
 
 // Temporality returns Cumulative for up-down counters (synchronous and
 // observable), whose meaningful value is the current level, and Delta for
@@ -117,104 +114,134 @@ func (e *Exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation
 }
 
 // Export converts every data point of rm into one aggregated metric item and
-// hands it to the library's buffer, which sends it within the batch interval
-// (or sooner when the batch is full). Export does not wait for the HTTP
-// request. Points with a NaN or infinite value are skipped and reported by
-// an error matching ErrNonFinite; the other points are still sent. After
-// Shutdown it returns ErrShutdown.
+// posts the items to the ingestion endpoint (at most WithMaxBatchSize per
+// request) before it returns; ctx bounds the whole call, retry included.
+//
+// A request that fails with 408, 429, 439, 500 or 503 or a transport error,
+// and the items a 206 partial success rejects with one of those statuses,
+// are posted once more: at once, or after the response's Retry-After when
+// that is at most MaxRetryAfter and ends before ctx's deadline (otherwise
+// they are not retried). Other statuses drop the request's items. Every
+// failed attempt goes to the WithErrorHandler function; when items were
+// finally not delivered, Export returns an error wrapping the last
+// *TransmitError (matching ErrTransmit, and ctx's error when ctx ended).
+//
+// Points with a NaN or infinite value are skipped and reported by an error
+// matching ErrNonFinite; the other points are still sent. After Shutdown,
+// Export returns ErrShutdown.
 func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if e.closed {
-		return ErrShutdown
+	if err := e.begin(); err != nil {
+		return err
 	}
+	defer e.end()
 	if rm == nil {
 		return nil
 	}
-	b := newBatch(rm.Resource, e.cfg.resourceDims)
+
+	b := newBatch(e.cs.InstrumentationKey, e.baseTags, rm.Resource, e.cfg.resourceDims, e.cfg.clock.Now)
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			b.metric(m, e.client.Track)
+			b.metric(m)
+		}
+	}
+	var errs []error
+	if lines := b.lines(); len(lines) > 0 {
+		// Shutdown abandons the request when its own context ends first.
+		ctx, cancel := context.WithCancelCause(ctx)
+		stop := context.AfterFunc(e.stop, func() { cancel(context.Cause(e.stop)) })
+		lost, last := e.deliver(ctx, lines)
+		stop()
+		cancel(nil)
+		if lost > 0 {
+			errs = append(errs, fmt.Errorf("appinsights: %d of %d item(s) not delivered: %w", lost, len(lines), last))
 		}
 	}
 	if b.nonFinite > 0 {
-		return fmt.Errorf("%w: %d data point(s) skipped", ErrNonFinite, b.nonFinite)
+		errs = append(errs, fmt.Errorf("%w: %d data point(s) skipped", ErrNonFinite, b.nonFinite))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// ForceFlush asks the library to send everything it has buffered now. It
-// does not wait for the HTTP requests to complete (the library offers no
-// acknowledgement; Shutdown does wait). After Shutdown it returns
-// ErrShutdown.
+// ForceFlush waits until no Export is in progress, so that everything
+// exported before it was called has been delivered (or has failed), or
+// until ctx ends. The Exporter buffers nothing between Exports. After
+// Shutdown it returns ErrShutdown.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	e.mu.Lock()
+	closed, idle := e.closed, e.idle
+	e.mu.Unlock()
+	if closed {
+		return ErrShutdown
+	}
+	return e.waitIdle(ctx, idle)
+}
+
+// Shutdown makes later Exports and ForceFlushes fail with ErrShutdown and
+// waits, bounded by ctx, for the Exports in progress to finish delivering.
+// When ctx ends first, it returns ctx's error and abandons those Exports:
+// their requests are cancelled and they return an error matching
+// ErrShutdown. With the default HTTP client it then closes the client's
+// idle connections; nothing of the Exporter keeps running.
+//
+// Shutdown may be called more than once; each call waits for the Exports
+// still in progress.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	e.closed = true
+	idle := e.idle
+	e.mu.Unlock()
+
+	err := e.waitIdle(ctx, idle)
+	// Ends the requests of any Export still in progress (there is none when
+	// the wait succeeded, and no Export can start any more).
+	e.abandon(ErrShutdown)
+	if err != nil {
+		err = fmt.Errorf("appinsights: shutdown: %w", err)
+	}
+	if e.cfg.ownClient {
+		e.cfg.httpClient.CloseIdleConnections()
+	}
+	return err
+}
+
+func (e *Exporter) waitIdle(ctx context.Context, idle <-chan struct{}) error {
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// begin registers an Export in progress, unless the Exporter is shut down.
+func (e *Exporter) begin() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.closed {
 		return ErrShutdown
 	}
-	e.client.Channel().Flush()
+	if e.inflight == 0 {
+		e.idle = make(chan struct{})
+	}
+	e.inflight++
 	return nil
 }
 
-// Shutdown flushes everything buffered, stops the library's goroutines and
-// waits until every pending batch has been sent or ctx ends.
-//
-// When ctx has a deadline, a batch that fails during shutdown is retried by
-// the library (its back-off is 10 s, 30 s, 60 s) within half of the time
-// left, with a last attempt when that half has passed; without a deadline
-// nothing is retried. Shutdown returns an error matching ErrTransmit when a batch was still not
-// delivered, and ctx's error when ctx ended first; in that case the
-// library's remaining attempts fail at once without a request (its retry
-// goroutines end at their next wake-up, at most about 100 s later).
-//
-// The library's goroutines end, except its accept loop, which stays parked
-// for good (upstream bug microsoft/ApplicationInsights-Go#70; see the
-// package documentation).
-//
-// Export and ForceFlush fail with ErrShutdown once Shutdown has been called.
-// Calling Shutdown again waits for the same completion.
-func (e *Exporter) Shutdown(ctx context.Context) error {
+func (e *Exporter) end() {
 	e.mu.Lock()
-	if !e.closed {
-		e.closed = true
-		e.transport.startTracking()
-		ch := e.client.Channel()
-		var window time.Duration
-		if deadline, ok := ctx.Deadline(); ok {
-			window = deadline.Sub(e.clock.Now()) / 2
-		}
-		if window >= time.Millisecond {
-			// A non-zero timeout makes the library retry a failed batch on
-			// its back-off schedule for at most that long, then once more;
-			// the other half of the time is left for that last attempt. (A
-			// zero timeout would mean its full, 100 s schedule.)
-			e.done = ch.Close(window)
-		} else {
-			// No timeout argument: the library does not retry.
-			e.done = ch.Close()
-		}
+	defer e.mu.Unlock()
+	e.inflight--
+	if e.inflight == 0 {
+		close(e.idle)
+		e.idle = nil
 	}
-	done := e.done
-	e.mu.Unlock()
-
-	select {
-	case <-done:
-	case <-ctx.Done():
-		e.transport.abandon()
-		return fmt.Errorf("appinsights: shutdown: %w", context.Cause(ctx))
-	}
-	if n, last := e.transport.result(); n > 0 {
-		return fmt.Errorf("appinsights: shutdown: %d batch(es) not delivered: %w", n, last)
-	}
-	return nil
 }

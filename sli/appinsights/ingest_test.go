@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -17,7 +18,7 @@ import (
 const testIKey = "11111111-2222-4333-8444-555555555555"
 
 // envelope mirrors what the Application Insights library posts for an
-// aggregated metric. It is decoded with DisallowUnknownFields, so a change in
+// aggregated metric (and so what the exporter must post). It is decoded with DisallowUnknownFields, so a change in
 // the wire format fails the tests instead of passing silently.
 type envelope struct {
 	Ver        int               `json:"ver"`
@@ -64,17 +65,19 @@ func (e envelope) item() item {
 }
 
 // ingestServer is a loopback Application Insights ingestion endpoint that
-// decodes what the library really sends: gzip'd newline-delimited JSON
+// decodes what is really sent: gzip'd newline-delimited JSON
 // envelopes posted to /v2/track.
 type ingestServer struct {
 	t       testing.TB
 	srv     *httptest.Server
-	status  func(n int) int // status for the n-th request (1-based); nil means 200
-	hold    chan struct{}   // when non-nil, requests wait until it is closed
-	entered chan struct{}   // receives when a request reaches the handler
+	status  func(n int) int                     // status for the n-th request (1-based); nil means 200
+	respond func(n int, batch []envelope) reply // when non-nil, overrides status
+	hold    chan struct{}                       // when non-nil, requests wait until it is closed
+	entered chan struct{}                       // receives when a request reaches the handler
 
 	mu       sync.Mutex
 	requests int
+	sizes    []int        // items per request, in arrival order
 	batches  [][]envelope // decoded batches, in arrival order
 	errs     []error      // protocol violations seen by the handler
 	arrived  chan int     // receives the request number after each request
@@ -104,21 +107,52 @@ func (s *ingestServer) handle(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.errs = append(s.errs, err)
 	}
-	status := http.StatusOK
-	if s.status != nil {
-		status = s.status(n)
+	s.sizes = append(s.sizes, len(batch))
+	rep := reply{Status: http.StatusOK}
+	switch {
+	case s.respond != nil:
+		rep = s.respond(n, batch)
+	case s.status != nil:
+		rep.Status = s.status(n)
 	}
-	if status == http.StatusOK {
-		s.batches = append(s.batches, batch)
+	var accepted []envelope
+	switch rep.Status {
+	case http.StatusOK:
+		accepted = batch
+	case http.StatusPartialContent:
+		for i, e := range batch {
+			if _, rejected := rep.Rejected[i]; !rejected {
+				accepted = append(accepted, e)
+			}
+		}
+	}
+	if len(accepted) > 0 {
+		s.batches = append(s.batches, accepted)
 	}
 	s.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	if status == http.StatusOK {
-		fmt.Fprintf(w, `{"itemsReceived":%d,"itemsAccepted":%d,"errors":[]}`, len(batch), len(batch))
+	if rep.RetryAfter != "" {
+		w.Header().Set("Retry-After", rep.RetryAfter)
+	}
+	w.WriteHeader(rep.Status)
+	if rep.Status == http.StatusOK || rep.Status == http.StatusPartialContent {
+		var errs []string
+		for i := range batch {
+			if code, ok := rep.Rejected[i]; ok {
+				errs = append(errs, fmt.Sprintf(`{"index":%d,"statusCode":%d,"message":"rejected"}`, i, code))
+			}
+		}
+		fmt.Fprintf(w, `{"itemsReceived":%d,"itemsAccepted":%d,"errors":[%s]}`, len(batch), len(accepted), strings.Join(errs, ","))
 	}
 	s.arrived <- n
+}
+
+// reply is the ingestion endpoint's answer to one request.
+type reply struct {
+	Status     int
+	Rejected   map[int]int // for a 206: item index -> item status
+	RetryAfter string      // Retry-After header, when not empty
 }
 
 func decodeBatch(r *http.Request) ([]envelope, error) {
@@ -182,4 +216,23 @@ func (s *ingestServer) requestCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.requests
+}
+
+// requestSizes returns the number of items of every request received, in
+// arrival order (rejected ones included).
+func (s *ingestServer) requestSizes() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.sizes...)
+}
+
+// holdRequests makes requests wait in the handler until the returned
+// function is called (it is also called at test cleanup, before the server
+// closes). Call it before the first request.
+func (s *ingestServer) holdRequests() (release func()) {
+	s.hold = make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(s.hold) }) }
+	s.t.Cleanup(release)
+	return release
 }
