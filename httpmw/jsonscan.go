@@ -330,3 +330,146 @@ func (s *scanner) keep(b []byte) {
 	}
 	m.val = append(m.val, b...)
 }
+
+// Whole-buffer fast path. fastMember reads a complete document held in
+// memory and accepts only the layouts it can be sure of. Where it answers
+// (ok), the members are those the scanner finds; anywhere else the caller
+// leaves the document to the scanner.
+
+// closeQuote returns the index of the quote that closes the string whose
+// content starts at b[i], or -1 when it does not close within b. As in the
+// scanner, a backslash escapes the byte after it, whatever it is.
+func closeQuote(b []byte, i int) int {
+	for {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return -1
+		}
+		q += i
+		n := 0 // backslashes right before the quote
+		for n < q-i && b[q-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		i = q + 1
+	}
+}
+
+// skipSpace returns the index of the first non-space byte of b at or after
+// i (len(b) when there is none).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// fastValue returns the end (just past the last byte) of the value that
+// starts at b[i] (not a space), with the scanner's boundaries: a string up
+// to its closing quote, a container up to the bracket that brings the depth
+// back to zero (brackets of either kind count alike, as in the scanner), a
+// scalar up to a space, ',', '}' or ']'. It reports false where the
+// scanner would not find a value there or the value does not end within b.
+func fastValue(b []byte, i int) (int, bool) {
+	switch b[i] {
+	case '"':
+		q := closeQuote(b, i+1)
+		if q < 0 {
+			return 0, false
+		}
+		return q + 1, true
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				q := closeQuote(b, i+1)
+				if q < 0 {
+					return 0, false
+				}
+				i = q
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+		}
+		return 0, false
+	case '}', ']', ',', ':':
+		return 0, false
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; isSpace(c) || c == ',' || c == '}' || c == ']' {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// fastMember reads the top-level member of doc that starts at i (the
+// value 0 starts the walk), where doc must be exactly one object with
+// nothing but spaces around it. It returns the
+// raw key (without quotes) of the member, where its raw value starts and
+// ends in doc, and where the next
+// one starts (-1 after the last), with more true; or, at the end of the
+// object, more false and ok true. ok false means unsure: doc is not of that layout.
+func fastMember(doc []byte, i int) (key []byte, vs, ve, next int, more, ok bool) {
+	if i < 0 {
+		return nil, 0, 0, 0, false, true
+	}
+	if i == 0 {
+		i = skipSpace(doc, 0)
+		if i >= len(doc) || doc[i] != '{' {
+			return nil, 0, 0, 0, false, false
+		}
+		i = skipSpace(doc, i+1)
+		if i < len(doc) && doc[i] == '}' {
+			return nil, 0, 0, 0, false, skipSpace(doc, i+1) == len(doc)
+		}
+	}
+	if i >= len(doc) || doc[i] != '"' {
+		return nil, 0, 0, 0, false, false
+	}
+	q := closeQuote(doc, i+1)
+	if q < 0 {
+		return nil, 0, 0, 0, false, false
+	}
+	// A key spelled with an escape matches no wanted key, as in the
+	// scanner: the raw bytes are compared, and no wanted key has a
+	// backslash.
+	key = doc[i+1 : q]
+	i = skipSpace(doc, q+1)
+	if i >= len(doc) || doc[i] != ':' {
+		return nil, 0, 0, 0, false, false
+	}
+	i = skipSpace(doc, i+1)
+	if i >= len(doc) {
+		return nil, 0, 0, 0, false, false
+	}
+	end, ok := fastValue(doc, i)
+	if !ok {
+		return nil, 0, 0, 0, false, false
+	}
+	vs, ve = i, end
+	i = skipSpace(doc, end)
+	if i >= len(doc) {
+		return nil, 0, 0, 0, false, false
+	}
+	switch doc[i] {
+	case ',':
+		// A member follows: the next call checks it starts with a key.
+		return key, vs, ve, skipSpace(doc, i+1), true, true
+	case '}':
+		if skipSpace(doc, i+1) != len(doc) {
+			return nil, 0, 0, 0, false, false
+		}
+		// The last member: the next call, at -1, ends the walk.
+		return key, vs, ve, -1, true, true
+	}
+	return nil, 0, 0, 0, false, false
+}

@@ -145,12 +145,10 @@ func writeEdit(b []byte, e edit) {
 func planChat(body []byte, newModel string, wantUsage bool, names *interner) (chatEdits, chatBody) {
 	var ed chatEdits
 	var info chatBody
-	s := newScanner(false, 0, keyModel, keyStream, keyStreamOptions)
-	s.feed(body)
-	if !s.whole(body) {
+	mModel, mStream, mOpts, end, ok := chatMembers(body)
+	if !ok {
 		return ed, info
 	}
-	mModel, mStream, mOpts := s.members[0], s.members[1], s.members[2]
 	var model []byte
 	if mModel.found {
 		if m, ok := modelBytes(body[mModel.start:mModel.end]); ok && len(m) > 0 {
@@ -165,7 +163,7 @@ func planChat(body []byte, newModel string, wantUsage bool, names *interner) (ch
 		ed.n++
 	}
 	if info.stream && wantUsage {
-		if e, ok := usageOptionEdit(body, s.endOff, mOpts); ok {
+		if e, ok := usageOptionEdit(body, end, mOpts); ok {
 			ed.buf[ed.n] = e
 			ed.n++
 		}
@@ -174,6 +172,41 @@ func planChat(body []byte, newModel string, wantUsage bool, names *interner) (ch
 		ed.buf[0], ed.buf[1] = ed.buf[1], ed.buf[0]
 	}
 	return ed, info
+}
+
+// chatMembers finds the model, stream and stream_options members of a
+// request body and the offset just past its top-level object; ok is false
+// unless the body is one JSON object with nothing but spaces after it.
+func chatMembers(body []byte) (model, stream, opts member, end int, ok bool) {
+	for i := 0; ; {
+		key, vs, ve, next, more, sure := fastMember(body, i)
+		if !sure {
+			break
+		}
+		if !more {
+			end = len(body)
+			for end > 0 && isSpace(body[end-1]) {
+				end--
+			}
+			return model, stream, opts, end, true
+		}
+		m := member{found: true, start: vs, end: ve}
+		switch string(key) {
+		case keyModel:
+			model = m
+		case keyStream:
+			stream = m
+		case keyStreamOptions:
+			opts = m
+		}
+		i = next
+	}
+	s := newScanner(false, 0, keyModel, keyStream, keyStreamOptions)
+	s.feed(body)
+	if !s.whole(body) {
+		return member{}, member{}, member{}, 0, false
+	}
+	return s.members[0], s.members[1], s.members[2], s.endOff, true
 }
 
 // modelEdit replaces the model value m with name as a JSON string.

@@ -41,6 +41,14 @@ const (
 // is an object with at least one of prompt_tokens or completion_tokens as a
 // non-negative integer, and every token field present is one.
 func parseUsage(raw []byte) (tokens, bool) {
+	if t, ok, sure := fastUsage(raw); sure {
+		return t, ok
+	}
+	return scanUsage(raw)
+}
+
+// scanUsage is parseUsage with the scanner, for any layout.
+func scanUsage(raw []byte) (tokens, bool) {
 	s := newScanner(false, 0, keyPromptTokens, keyComplTokens, keyPromptDetails)
 	s.feed(raw)
 	if !s.whole(raw) {
@@ -173,12 +181,20 @@ type usageReader struct {
 
 	js scanner // JSON mode
 
-	pend     []byte // SSE: the unterminated line at the end of the last read, while kept
-	pendSkip bool   // SSE: that line is not a data line; its bytes are not kept
-	pendBig  bool   // SSE: that line outgrew maxSSELine; it is dropped
-	pendData bool   // SSE: the dropped line was a data line
-	last     []byte // SSE: the last complete data line (payload only)
-	lastBig  bool   // SSE: the last data line outgrew maxSSELine
+	// SSE: two line buffers, used at their full length; bufs[pi] holds the
+	// unterminated line at the end of the last read (its first pendN
+	// bytes), while kept, and bufs[pi^1] the last complete data line (its
+	// first lastN bytes). Lines are copied into them and the two swap roles
+	// by flipping pi, so a read writes no pointer (no write barrier) unless
+	// a buffer grows.
+	bufs     [2][]byte
+	pi       uint8
+	pendN    int
+	lastN    int
+	pendSkip bool // SSE: the unterminated line is not a data line; its bytes are not kept
+	pendBig  bool // SSE: that line outgrew maxSSELine; it is dropped
+	pendData bool // SSE: the dropped line was a data line
+	lastBig  bool // SSE: the last data line outgrew maxSSELine
 
 	inline [inlineBytes]byte // first backing of js captures or of pend and last
 }
@@ -193,8 +209,8 @@ func newUsageReader(body io.ReadCloser, sse bool, finish func(usageResult)) *usa
 func (r *usageReader) init(body io.ReadCloser, sse bool) {
 	r.body, r.sse = body, sse
 	if sse {
-		r.pend = r.inline[:0:inlineSSESplit]
-		r.last = r.inline[inlineSSESplit:inlineSSESplit:inlineBytes]
+		r.bufs[0] = r.inline[:inlineSSESplit:inlineSSESplit]
+		r.bufs[1] = r.inline[inlineSSESplit:inlineBytes:inlineBytes]
 		return
 	}
 	r.js = newScanner(true, maxUsageBytes, keyUsage, keyModel)
@@ -274,7 +290,7 @@ func (r *usageReader) fromJSON() {
 // is pending from the previous read, and otherwise walks back from the end
 // of b over the last line or two.
 func (r *usageReader) scanSSE(b []byte) {
-	if len(r.pend) > 0 || r.pendSkip || r.pendBig {
+	if r.pendN > 0 || r.pendSkip || r.pendBig {
 		nl := bytes.IndexByte(b, '\n')
 		if nl < 0 {
 			r.extend(b)
@@ -329,12 +345,29 @@ func (r *usageReader) keepLast(line []byte) {
 		r.noteBig()
 		return
 	}
-	r.last, r.lastBig = append(r.last[:0], line...), false
+	r.lastN, r.lastBig = put(&r.bufs[r.pi^1], 0, line), false
 }
+
+// put copies b into *buf at offset n, growing it when b does not fit, and
+// returns the new length of the content.
+func put(buf *[]byte, n int, b []byte) int {
+	if need := n + len(b); need > len(*buf) {
+		nb := make([]byte, max(need, 2*len(*buf)))
+		copy(nb, (*buf)[:n])
+		*buf = nb
+	}
+	return n + copy((*buf)[n:], b)
+}
+
+// pend is the kept part of the unterminated line.
+func (r *usageReader) pend() []byte { return r.bufs[r.pi][:r.pendN] }
+
+// last is the last complete data line.
+func (r *usageReader) last() []byte { return r.bufs[r.pi^1][:r.lastN] }
 
 // noteBig records that the last data line was too long to keep: the
 // stream's usage, if it was there, is unknown.
-func (r *usageReader) noteBig() { r.last, r.lastBig = r.last[:0], true }
+func (r *usageReader) noteBig() { r.lastN, r.lastBig = 0, true }
 
 // extend adds b to the unterminated line. Once the line's first bytes show
 // it is not a data line, its bytes are no longer kept; a line longer than
@@ -343,22 +376,22 @@ func (r *usageReader) extend(b []byte) {
 	if r.pendSkip || r.pendBig || len(b) == 0 {
 		return
 	}
-	if n := len(r.pend); n < len(ssePrefix) {
+	if n := r.pendN; n < len(ssePrefix) {
 		// Check what the new bytes add to the line's first five.
 		k := min(len(ssePrefix)-n, len(b))
 		if string(b[:k]) != ssePrefix[n:n+k] {
-			r.pend, r.pendSkip = r.pend[:0], true
+			r.pendN, r.pendSkip = 0, true
 			return
 		}
 	}
-	if len(r.pend)+len(b) > maxSSELine {
+	if r.pendN+len(b) > maxSSELine {
 		// Only data lines are kept, so the dropped line is one once it has
 		// its five first bytes (it always has: maxSSELine is far above).
-		r.pendData = len(r.pend)+len(b) >= len(ssePrefix)
-		r.pend, r.pendBig = r.pend[:0], true
+		r.pendData = r.pendN+len(b) >= len(ssePrefix)
+		r.pendN, r.pendBig = 0, true
 		return
 	}
-	r.pend = append(r.pend, b...)
+	r.pendN = put(&r.bufs[r.pi], r.pendN, b)
 }
 
 // endPending takes the unterminated line as complete: a data line becomes
@@ -370,47 +403,77 @@ func (r *usageReader) endPending() {
 		if r.pendData {
 			r.noteBig() // a data line too long to keep: its usage is unknown
 		}
-	case isDataLine(r.pend):
+	case isDataLine(r.pend()):
 		// The kept line becomes the last data line without a copy; the old
 		// last line's buffer takes the next unterminated line.
-		r.last, r.pend, r.lastBig = r.pend, r.last, false
+		r.pi ^= 1
+		r.lastN, r.lastBig = r.pendN, false
 	}
-	r.pend, r.pendSkip, r.pendBig, r.pendData = r.pend[:0], false, false, false
+	r.pendN, r.pendSkip, r.pendBig, r.pendData = 0, false, false, false
 }
 
 // fromSSE reads the usage from the last data line once the body ended. A
 // final line without terminator counts when the body was read to its end.
 func (r *usageReader) fromSSE() {
-	if r.res.complete && (len(r.pend) > 0 || r.pendBig) {
+	if r.res.complete && (r.pendN > 0 || r.pendBig) {
 		r.endPending()
 	}
-	if r.lastBig || len(r.last) == 0 {
+	if r.lastBig || r.lastN == 0 {
 		return
 	}
-	line := bytes.TrimSuffix(r.last, []byte("\r"))
+	line := bytes.TrimSuffix(r.last(), []byte("\r"))
 	data := bytes.TrimPrefix(line[len(ssePrefix):], []byte(" "))
 	if !bytes.Contains(data, []byte(usageMarker)) {
 		// No prompt_tokens or completion_tokens key: no usage to find.
 		return
 	}
-	s := newScanner(false, 0, keyUsage, keyModel)
-	s.feed(data)
-	if !s.whole(data) {
+	usage, model, sure := fastEvent(data)
+	if !sure {
+		s := newScanner(false, 0, keyUsage, keyModel)
+		s.feed(data)
+		if !s.whole(data) {
+			return
+		}
+		if m := s.members[0]; m.found {
+			usage = data[m.start:m.end]
+		}
+		if m := s.members[1]; m.found {
+			model = data[m.start:m.end]
+		}
+	}
+	if usage == nil {
 		return
 	}
-	m := s.members[0]
-	if !m.found {
-		return
-	}
-	t, ok := parseUsage(data[m.start:m.end])
+	t, ok := parseUsage(usage)
 	if !ok {
 		return
 	}
 	r.res.tokens, r.res.found = t, true
-	if mm := s.members[1]; mm.found && mm.end-mm.start <= maxModelBytes {
-		if name, ok := modelBytes(data[mm.start:mm.end]); ok {
+	if model != nil && len(model) <= maxModelBytes {
+		if name, ok := modelBytes(model); ok {
 			r.res.model = r.names.get(name)
 		}
+	}
+}
+
+// fastEvent finds the raw usage and model values of an SSE event's data
+// (nil when absent) without the scanner, when fastMember is sure of it.
+func fastEvent(data []byte) (usage, model []byte, sure bool) {
+	for i := 0; ; {
+		key, vs, ve, next, more, ok := fastMember(data, i)
+		if !ok {
+			return nil, nil, false
+		}
+		if !more {
+			return usage, model, true
+		}
+		switch string(key) {
+		case keyUsage:
+			usage = data[vs:ve]
+		case keyModel:
+			model = data[vs:ve]
+		}
+		i = next
 	}
 }
 
@@ -440,4 +503,66 @@ func (in *interner) get(b []byte) string {
 	s := string(b)
 	slot.Store(&s)
 	return s
+}
+
+// fastUsage is parseUsage read with fastMember; sure is false where it
+// leaves the object to the scanner.
+func fastUsage(raw []byte) (t tokens, ok, sure bool) {
+	var in, out, details []byte
+	for i := 0; ; {
+		key, vs, ve, next, more, ok := fastMember(raw, i)
+		if !ok {
+			return tokens{}, false, false
+		}
+		if !more {
+			break
+		}
+		switch string(key) {
+		case keyPromptTokens:
+			in = raw[vs:ve]
+		case keyComplTokens:
+			out = raw[vs:ve]
+		case keyPromptDetails:
+			details = raw[vs:ve]
+		}
+		i = next
+	}
+	if in == nil && out == nil {
+		return tokens{}, false, true
+	}
+	var okIn, okOut bool
+	if in != nil {
+		if t.input, okIn = parseCount(in); !okIn {
+			return tokens{}, false, true
+		}
+	}
+	if out != nil {
+		if t.output, okOut = parseCount(out); !okOut {
+			return tokens{}, false, true
+		}
+	}
+	if details != nil && string(details) != literalNull {
+		var cached []byte
+		for i := 0; ; {
+			key, vs, ve, next, more, ok := fastMember(details, i)
+			if !ok {
+				return tokens{}, false, false
+			}
+			if !more {
+				break
+			}
+			if string(key) == keyCachedTokens {
+				cached = details[vs:ve]
+			}
+			i = next
+		}
+		if cached != nil {
+			v, ok := parseCount(cached)
+			if !ok {
+				return tokens{}, false, true
+			}
+			t.cached = min(v, t.input)
+		}
+	}
+	return t, true, true
 }

@@ -11,11 +11,17 @@
 // integers changed with HINCRBY, never floats.
 //
 // An admitting Reserve runs three commands inside its script (HMGET of
-// spent and held, ZADD NX of the hold, HINCRBY of held); the caller
-// formats every time and member string, so the script formats none. The
+// spent and held, ZADD NX of the hold, HINCRBY of held) and reads six
+// arguments (the values only a sweep or a period's first hold needs are
+// packed into one); the caller formats every time and member string, so
+// the script formats none. The
 // Store caches the keys of recently used tenant periods (256 slots, each
 // tenant in one of two), so a call builds no key strings, and passes its
 // numbers as bytes, so building a call's arguments is one allocation.
+// With a client that has a Process method (*redis.Client, ClusterClient,
+// Ring) the Store builds the EVALSHA command itself, in that same
+// allocation, with the keys boxed once per cached period; the command goes
+// through the client's hooks, retries and key routing like any other.
 //
 // # Key layout
 //
@@ -23,9 +29,17 @@
 // Redis Cluster slot:
 //
 //	<prefix>{<base64url(tenant)>}:<period start, Unix ms>     hash: spent, held
-//	<prefix>{<base64url(tenant)>}:<period start, Unix ms>:h   zset: live holds "<id>:<estimate>" by expiry
+//	<prefix>{<base64url(tenant)>}:<period start, Unix ms>:h   zset: live holds "<id>:<estimate>" by -expiry
 //	<prefix>{<base64url(tenant)>}:<period start, Unix ms>:x   zset: expired, unsettled holds
 //	<prefix>{<base64url(tenant)>}:<period start, Unix ms>:f   zset: ids charged by forced settles
+//
+// Live holds are scored by minus their expiry (Unix ms), so a new hold,
+// which expires no earlier than those before it, goes to the head of the
+// set: in a small set (a listpack) ZADD then stops at once instead of
+// walking past every live hold to the tail. Expired holds in ":x" are
+// scored by their expiry and forced charges in ":f" by their time. This
+// layout is not compatible with the one of earlier, unreleased versions
+// (which scored live holds by +expiry): clear the keys when upgrading.
 //
 // The prefix defaults to "llmops:budget:". The tenant id is base64url
 // encoded (unpadded): the encoding is injective and has no braces, colons

@@ -29,6 +29,11 @@ type Client = redis.Scripter
 type Store struct {
 	c      Client
 	prefix string
+	// proc runs a command built by the Store (see run); nil when c has
+	// no Process method.
+	proc processor
+	// sha1 holds each script's SHA1 boxed once, in the order of scripts.
+	sha1 [3]any
 	// keyCache holds the keys of recently used tenant periods, so that a
 	// call builds no key strings (see cachedKeys).
 	keyCache [keyCacheSize]atomic.Pointer[periodKeys]
@@ -44,6 +49,24 @@ type periodKeys struct {
 	tenant string
 	start  int64 // period start, Unix ms
 	keys   [4]string
+	boxed  [4]any // boxed[i] == keys[i], boxed once for every call's arguments
+}
+
+// scripts are the Store's scripts; the index of one is its index in
+// Store.sha1.
+var scripts = [3]*redis.Script{reserveScript, finishScript, usageScript}
+
+const (
+	reserveIdx = iota
+	finishIdx
+	usageIdx
+)
+
+// processor is implemented by *redis.Client, *redis.ClusterClient and
+// *redis.Ring: it runs a command through the client's hooks, retries and
+// routing (by the command's first key).
+type processor interface {
+	Process(ctx context.Context, cmd redis.Cmder) error
 }
 
 var _ budget.Store = (*Store)(nil)
@@ -76,6 +99,10 @@ func New(c Client, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("%w: redisstore: nil client", budget.ErrInvalidConfig)
 	}
 	s := &Store{c: c, prefix: DefaultPrefix}
+	s.proc, _ = c.(processor)
+	for i, sc := range scripts {
+		s.sha1[i] = sc.Hash()
+	}
 	for _, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: redisstore: nil Option", budget.ErrInvalidConfig)
@@ -129,7 +156,7 @@ func (s *Store) keys(tenant string, periodStart time.Time, n int) []string {
 // of two slots picked by independent bits of its hash, so two busy tenants
 // that share one slot do not evict each other. The returned array is
 // shared and never written.
-func (s *Store) cachedKeys(tenant string, periodStart time.Time) *[4]string {
+func (s *Store) cachedKeys(tenant string, periodStart time.Time) *periodKeys {
 	start := periodStart.UnixMilli()
 	h := uint64(14695981039346656037) // FNV-1a, then a multiplicative mix
 	for i := 0; i < len(tenant); i++ {
@@ -139,29 +166,34 @@ func (s *Store) cachedKeys(tenant string, periodStart time.Time) *[4]string {
 	a, b := &s.keyCache[h>>56%keyCacheSize], &s.keyCache[h>>48%keyCacheSize]
 	pa, pb := a.Load(), b.Load()
 	if pa != nil && pa.start == start && pa.tenant == tenant {
-		return &pa.keys
+		return pa
 	}
 	if pb != nil && pb.start == start && pb.tenant == tenant {
-		return &pb.keys
+		return pb
 	}
 	pk := &periodKeys{tenant: tenant, start: start}
 	copy(pk.keys[:], s.keys(tenant, periodStart, 4))
+	for i, k := range pk.keys {
+		pk.boxed[i] = k
+	}
 	if pa == nil || pb != nil && pa.start != start {
 		a.Store(pk)
 	} else {
 		b.Store(pk)
 	}
-	return &pk.keys
+	return pk
 }
 
 // scriptArgs is the ARGV of one script call: every value is a decimal
 // number or a string written into buf and passed to go-redis as a
 // *bytesArg, so building the arguments takes one allocation (this
-// struct) rather than one per boxed number. It is not reused: go-redis, or
-// a hook, may keep a command's arguments after the call.
+// struct) rather than one per boxed number. cmd is the whole EVALSHA
+// command (see Store.run), so it needs no allocation of its own either. It
+// is not reused: go-redis, or a hook, may keep a command's arguments after
+// the call.
 type scriptArgs struct {
 	vals [8]bytesArg
-	args [8]any // args[i] == &vals[i]
+	cmd  [3 + 4 + 8]any // "evalsha", sha1, number of keys, keys, &vals[i]
 	n    int
 	buf  []byte
 	arr  [128]byte // buf's first array
@@ -181,9 +213,6 @@ func (a *bytesArg) String() string { return string(a.b) }
 func newArgs() *scriptArgs {
 	a := &scriptArgs{}
 	a.buf = a.arr[:0]
-	for i := range a.vals {
-		a.args[i] = &a.vals[i]
-	}
 	return a
 }
 
@@ -210,7 +239,39 @@ func (a *scriptArgs) str(v string) {
 
 // list returns the arguments written so far. (When buf grows, earlier
 // arguments keep pointing into the old array, whose bytes do not change.)
-func (a *scriptArgs) list() []any { return a.args[:a.n] }
+func (a *scriptArgs) list() []any {
+	l := make([]any, a.n)
+	for i := range l {
+		l[i] = &a.vals[i]
+	}
+	return l
+}
+
+// run runs scripts[script] with the first nkeys keys of k and the arguments written to
+// a, in one round trip. When the client has a Process method it sends an
+// EVALSHA command built in a (keys boxed once per cached period, the SHA1
+// once per Store), which is what Script.Run sends, less the allocations of
+// its argument list; a NOSCRIPT reply (Redis restarted or its script cache
+// was flushed) is answered by sending the script with EVAL, as Script.Run
+// does. Any other client goes through Script.Run directly.
+func (s *Store) run(ctx context.Context, script int, k *periodKeys, nkeys int, a *scriptArgs) *redis.Cmd {
+	sc := scripts[script]
+	if s.proc != nil {
+		c := append(a.cmd[:0], "evalsha", s.sha1[script], nkeys)
+		c = append(c, k.boxed[:nkeys]...)
+		for i := range a.n {
+			c = append(c, &a.vals[i])
+		}
+		cmd := redis.NewCmd(ctx, c...)
+		cmd.SetFirstKeyPos(3)
+		err := s.proc.Process(ctx, cmd)
+		if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return cmd
+		}
+		return sc.Eval(ctx, s.c, k.keys[:nkeys], a.list()...)
+	}
+	return sc.Run(ctx, s.c, k.keys[:nkeys], a.list()...)
+}
 
 // keepMillis converts the absolute KeepUntil into a relative expiry, so
 // that keys expire KeepUntil-Now after the write by the server's clock
@@ -232,11 +293,15 @@ func (s *Store) Reserve(ctx context.Context, a budget.ReserveArgs) (budget.Reser
 	args.int(a.Estimate)
 	args.int(a.Limit)
 	args.int(a.DownshiftAt)
-	args.int(now)
-	args.int(now + a.Expires.Sub(a.Now).Milliseconds())
-	args.int(keepMillis(a.KeepUntil, a.Now))
-	args.int(now - a.Now.Sub(a.ForgetBefore).Milliseconds())
-	res, err := reserveScript.Run(ctx, s.c, keys[:3], args.list()...).Slice()
+	args.int(-(now + a.Expires.Sub(a.Now).Milliseconds())) // the hold's score
+	from = args.mark()                                     // what only a sweep or a first hold reads
+	args.buf = strconv.AppendInt(args.buf, -now, 10)
+	args.buf = append(args.buf, ' ')
+	args.buf = strconv.AppendInt(args.buf, keepMillis(a.KeepUntil, a.Now), 10)
+	args.buf = append(args.buf, ' ')
+	args.buf = strconv.AppendInt(args.buf, now-a.Now.Sub(a.ForgetBefore).Milliseconds(), 10)
+	args.end(from)
+	res, err := s.run(ctx, reserveIdx, keys, 3, args).Slice()
 	if err != nil {
 		return budget.ReserveResult{Decision: budget.Block}, fmt.Errorf("redisstore: reserve: %w", err)
 	}
@@ -275,7 +340,7 @@ func (s *Store) finish(ctx context.Context, a budget.SettleArgs, mode string) (b
 	args.int(keepMillis(a.KeepUntil, a.Now))
 	args.int(a.ForgetBefore.UnixMilli())
 	args.str(force)
-	n, err := finishScript.Run(ctx, s.c, keys[:4], args.list()...).Int64()
+	n, err := s.run(ctx, finishIdx, keys, 4, args).Int64()
 	op := "settle"
 	if mode == "r" {
 		op = "release"
@@ -292,7 +357,9 @@ func (s *Store) finish(ctx context.Context, a budget.SettleArgs, mode string) (b
 // Usage implements budget.Store.
 func (s *Store) Usage(ctx context.Context, a budget.UsageArgs) (budget.Usage, error) {
 	keys := s.cachedKeys(a.Tenant, a.Period.Start)
-	res, err := usageScript.Run(ctx, s.c, keys[:2], a.Now.UnixMilli()).Slice()
+	args := newArgs()
+	args.int(-a.Now.UnixMilli())
+	res, err := s.run(ctx, usageIdx, keys, 2, args).Slice()
 	if err != nil {
 		return budget.Usage{}, fmt.Errorf("redisstore: usage: %w", err)
 	}

@@ -49,7 +49,13 @@ func TestCachedKeysMatchKeys(t *testing.T) {
 			for pass := range 3 {
 				for _, p := range periods {
 					for _, tenant := range tt.tenants {
-						got, want := s.cachedKeys(tenant, p), s.keys(tenant, p, 4)
+						pk, want := s.cachedKeys(tenant, p), s.keys(tenant, p, 4)
+						got := pk.keys
+						for i, b := range pk.boxed {
+							if b != any(want[i]) {
+								t.Fatalf("boxed key %d = %v, want %q", i, b, want[i])
+							}
+						}
 						if !slices.Equal(got[:], want) {
 							t.Fatalf("pass %d: cachedKeys(%q, %v) = %q, want %q", pass, tenant, p, got, want)
 						}

@@ -5,7 +5,8 @@ import "github.com/redis/go-redis/v9"
 // Keys of one tenant's period, all sharing the {tenant} hash tag:
 //
 //	KEYS[1] hash: "spent" and "held" (sum of the live holds)
-//	KEYS[2] zset: live holds, member "<id>:<estimate>", scored by expiry (Unix ms)
+//	KEYS[2] zset: live holds, member "<id>:<estimate>", scored by minus
+//	        the expiry (-Unix ms), so the newest hold sorts first
 //	KEYS[3] zset: expired, unsettled holds, same members, scored by expiry
 //	KEYS[4] zset: ids charged by a forced settle, scored by time
 //
@@ -15,71 +16,80 @@ import "github.com/redis/go-redis/v9"
 // amounts, which are below 2^53. Invariant: "held" equals the sum of the
 // estimates in KEYS[2], so KEYS[2] is empty (and absent) whenever held is 0
 // with no zero-estimate hold.
+//
+// Live holds are scored by minus their expiry because every new hold
+// expires no earlier than the holds before it (same TTL, later now), and a
+// small sorted set is a listpack in which ZADD walks from the head to the
+// insertion point: with negated scores the point is the head, so the walk
+// stops at once instead of crossing every live hold. Sets large enough to
+// be skiplists are O(log n) either way.
 
 // reserveScript admits and holds, or blocks. Expired holds are swept
-// (up to 64, into KEYS[3]) before any decision other than Allow, and on
-// about one call in ten otherwise: an unswept
-// expired hold can only make the level look higher, so an Allow taken
-// without sweeping is right, and every Downshift or Block is decided on
-// swept figures.
+// (up to 64, oldest first, into KEYS[3]) before any decision other than
+// Allow, and on about one call in ten otherwise: an unswept expired hold
+// can only make the level look higher, so an Allow taken without sweeping
+// is right, and every Downshift or Block is decided on swept figures.
 //
 // A repeated call with the same id and estimate (a client retry after a
 // lost reply) holds nothing more: ZADD NX refuses the member, or, if the
 // re-check blocks, the member is found.
 //
-//	ARGV: member ("<id>:<estimate>"), estimate, limit, downshiftAt, now,
-//	      expiry, keepMillis, forgetBefore
+//	ARGV: member ("<id>:<estimate>"), estimate, limit, downshiftAt,
+//	      -expiry, "<-now> <keepMillis> <forgetBefore>"
 //	returns {decision 1|2|3, spent, held}
 //
-// The hold expires at expiry (now+ttl); records of holds that expired
-// before forgetBefore are forgotten (Unix ms, exact as Lua numbers). Calls
-// whose id ends in 0 sweep whatever their level (about one in ten: ids are
-// random). Every time and member string is built by the caller, so the
-// admitting path runs three commands (HMGET, ZADD, HINCRBY) and no string
-// formatting. Spent and held are returned as integers when they have at
-// most 15 digits (exact as Lua numbers), else as decimal strings.
+// The hold expires at expiry (now+ttl, Unix ms; its score is -expiry);
+// records of holds that expired before forgetBefore are forgotten (Unix
+// ms, exact as Lua numbers). The last argument packs the values that only
+// a sweep or a period's first hold needs, so the admitting path passes six
+// arguments and parses none of them. Calls whose id ends in 0 sweep
+// whatever their level (about one in ten: ids are random). Every time and
+// member string is built by the caller, so the admitting path runs three
+// commands (HMGET, ZADD, HINCRBY) and no string formatting. Spent and held
+// are returned as integers when they have at most 15 digits (exact as Lua
+// numbers), else as decimal strings.
 var reserveScript = redis.NewScript(`
 local hkey, holds, member, est = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local function int(x)
-  if type(x) == 'string' and #x < 16 then return tonumber(x) end
-  return x
-end
 local v = redis.call('HMGET', hkey, 'spent', 'held')
 local spent, held = v[1] or '0', v[2] or '0'
-local amt, dsat = tonumber(est), tonumber(ARGV[4])
-local level = tonumber(spent) + tonumber(held)
+local amt, dsat, nspent = tonumber(est), tonumber(ARGV[4]), tonumber(spent)
+local level = nspent + tonumber(held)
 if level + amt >= dsat or string.byte(member, #member - #est - 1) == 48 then
-  local dead = redis.call('ZRANGEBYSCORE', holds, '-inf', ARGV[5], 'WITHSCORES', 'LIMIT', 0, 64)
+  local negnow, keep, forget = string.match(ARGV[6], '^(%S+) (%S+) (%S+)$')
+  local dead = redis.call('ZREVRANGEBYSCORE', holds, '+inf', negnow, 'WITHSCORES', 'LIMIT', 0, 64)
   if #dead > 0 then
     local expired = KEYS[3]
     for i = 1, #dead, 2 do
       local a = string.match(dead[i], ':(%d+)$')
       if a ~= '0' then held = redis.call('HINCRBY', hkey, 'held', '-' .. a) end
       redis.call('ZREM', holds, dead[i])
-      redis.call('ZADD', expired, dead[i+1], dead[i])
+      redis.call('ZADD', expired, -tonumber(dead[i+1]), dead[i])
     end
-    redis.call('ZREMRANGEBYSCORE', expired, '-inf', '(' .. ARGV[8])
-    redis.call('PEXPIRE', expired, ARGV[7])
-    level = tonumber(spent) + tonumber(held)
+    redis.call('ZREMRANGEBYSCORE', expired, '-inf', '(' .. forget)
+    redis.call('PEXPIRE', expired, keep)
+    level = nspent + tonumber(held)
   end
 end
+if #spent < 16 then spent = nspent end
 local limit = tonumber(ARGV[3])
-if limit <= 0 or level + amt >= limit then
-  if redis.call('ZSCORE', holds, member) then
-    if level >= dsat then return {2, int(spent), int(held)} end
-    return {1, int(spent), int(held)}
+local admit = limit > 0 and level + amt < limit
+if admit and redis.call('ZADD', holds, 'NX', ARGV[5], member) == 1 then
+  local keep
+  if tonumber(held) == 0 then
+    keep = string.match(ARGV[6], ' (%S+) ')
+    redis.call('PEXPIRE', holds, keep)
   end
-  return {3, int(spent), int(held)}
+  local nheld = redis.call('HINCRBY', hkey, 'held', est)
+  if not v[1] and not v[2] then
+    redis.call('PEXPIRE', hkey, keep or string.match(ARGV[6], ' (%S+) '))
+  end
+  if level + amt >= dsat then return {2, spent, nheld} end
+  return {1, spent, nheld}
 end
-if redis.call('ZADD', holds, 'NX', ARGV[6], member) == 0 then
-  if level >= dsat then return {2, int(spent), int(held)} end
-  return {1, int(spent), int(held)}
-end
-if tonumber(held) == 0 then redis.call('PEXPIRE', holds, ARGV[7]) end
-local nheld = redis.call('HINCRBY', hkey, 'held', est)
-if not v[1] and not v[2] then redis.call('PEXPIRE', hkey, ARGV[7]) end
-if level + amt >= dsat then return {2, int(spent), nheld} end
-return {1, int(spent), nheld}
+if type(held) == 'string' and #held < 16 then held = tonumber(held) end
+if not admit and not redis.call('ZSCORE', holds, member) then return {3, spent, held} end
+if level >= dsat then return {2, spent, held} end
+return {1, spent, held}
 `)
 
 // finishScript settles or releases one reservation.
@@ -94,7 +104,7 @@ if exp then
   redis.call('ZREM', holds, member)
   if ARGV[2] ~= '0' then redis.call('HINCRBY', hkey, 'held', '-' .. ARGV[2]) end
   if settle and actual ~= '0' then redis.call('HINCRBY', hkey, 'spent', actual) end
-  if tonumber(exp) <= tonumber(ARGV[5]) then return 2 end
+  if -tonumber(exp) <= tonumber(ARGV[5]) then return 2 end
   return 1
 end
 if redis.call('ZREM', expired, member) == 1 then
@@ -118,12 +128,12 @@ return 3
 
 // usageScript reads spend and live holds without writing.
 //
-//	ARGV: now
+//	ARGV: -now
 //	returns {spent, held}
 var usageScript = redis.NewScript(`
 local v = redis.call('HMGET', KEYS[1], 'spent', 'held')
 local held = tonumber(v[2] or '0')
-local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], '+inf')
 for i = 1, #dead do
   held = held - tonumber(string.match(dead[i], ':(%d+)$'))
 end
