@@ -37,9 +37,7 @@
 // which expires no earlier than those before it, goes to the head of the
 // set: in a small set (a listpack) ZADD then stops at once instead of
 // walking past every live hold to the tail. Expired holds in ":x" are
-// scored by their expiry and forced charges in ":f" by their time. This
-// layout is not compatible with the one of earlier, unreleased versions
-// (which scored live holds by +expiry): clear the keys when upgrading.
+// scored by their expiry and forced charges in ":f" by their time.
 //
 // The prefix defaults to "llmops:budget:". The tenant id is base64url
 // encoded (unpadded): the encoding is injective and has no braces, colons
