@@ -233,7 +233,6 @@ type flaky struct {
 	down, hang  atomic.Bool
 	noDeadline  atomic.Int64
 	maxDeadline atomic.Int64 // longest time to deadline seen, ns
-	now         func() time.Time
 }
 
 var errBroken = errors.New("connection refused")

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,7 +71,7 @@ func (m *metrics) sum(t testing.TB, name string, attrs ...string) float64 {
 	}
 	match := func(set attribute.Set) bool {
 		for i := 0; i+1 < len(attrs); i += 2 {
-			if v, ok := set.Value(attribute.Key(attrs[i])); !ok || v.Emit() != attrs[i+1] {
+			if v, ok := set.Value(attribute.Key(attrs[i])); !ok || v.String() != attrs[i+1] {
 				return false
 			}
 		}
@@ -297,15 +296,6 @@ func decodeError(t testing.TB, body io.Reader) map[string]any {
 
 func chatBody(model string, stream bool) string {
 	return fmt.Sprintf(`{"model":%q,"stream":%v,"messages":[{"role":"user","content":"hi"}]}`, model, stream)
-}
-
-func post(t testing.TB, client *http.Client, url, body string) *http.Response {
-	t.Helper()
-	resp, err := client.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
 }
 
 func newMemory() *budget.Memory { return budget.NewMemory() }

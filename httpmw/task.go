@@ -168,8 +168,6 @@ type Limits struct {
 	MaxCostMicroUSD int64 // cost in micro-USD
 }
 
-func (l Limits) zero() bool { return l == Limits{} }
-
 // exceeded reports the first limit the task has reached, counting the
 // calls it has already made (extra = 0) or one more call (extra = 1).
 func (l Limits) exceeded(t *Task, extra int64) error {

@@ -114,16 +114,6 @@ func parseCount(b []byte) (int64, bool) {
 	return n, true
 }
 
-// parseModel decodes a raw JSON string value holding a model name; it
-// reports false for anything but a plain string without escapes.
-func parseModel(raw []byte) (string, bool) {
-	in, ok := modelBytes(raw)
-	if !ok {
-		return "", false
-	}
-	return string(in), true
-}
-
 // modelBytes is parseModel without making a string: the name's bytes
 // within raw.
 func modelBytes(raw []byte) ([]byte, bool) {

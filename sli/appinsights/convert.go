@@ -66,15 +66,15 @@ func newBatch(iKey string, base map[string]string, res *resource.Resource, dimKe
 	}
 	if res != nil {
 		set := res.Set()
-		if name, ok := set.Value(attrServiceName); ok && name.Emit() != "" {
-			role := name.Emit()
-			if ns, ok := set.Value(attrServiceNamespace); ok && ns.Emit() != "" {
-				role = ns.Emit() + "." + role
+		if name, ok := set.Value(attrServiceName); ok && name.String() != "" {
+			role := name.String()
+			if ns, ok := set.Value(attrServiceNamespace); ok && ns.String() != "" {
+				role = ns.String() + "." + role
 			}
 			b.tags[contracts.CloudRole] = role
 		}
-		if id, ok := set.Value(attrServiceInstanceID); ok && id.Emit() != "" {
-			b.tags[contracts.CloudRoleInstance] = id.Emit()
+		if id, ok := set.Value(attrServiceInstanceID); ok && id.String() != "" {
+			b.tags[contracts.CloudRoleInstance] = id.String()
 		}
 		for _, k := range dimKeys {
 			if v, ok := set.Value(attribute.Key(k)); ok {
@@ -222,11 +222,11 @@ func (b *batch) emit(name string, t time.Time, attrs attribute.Set, sum float64,
 	if nd := len(b.resDims) + attrs.Len(); nd > 0 {
 		md.Properties = make(map[string]string, nd)
 		for _, kv := range b.resDims {
-			md.Properties[string(kv.Key)] = kv.Value.Emit()
+			md.Properties[string(kv.Key)] = kv.Value.String()
 		}
 		for it := attrs.Iter(); it.Next(); {
 			kv := it.Attribute()
-			md.Properties[string(kv.Key)] = kv.Value.Emit()
+			md.Properties[string(kv.Key)] = kv.Value.String()
 		}
 	}
 	md.Sanitize() // truncates over-long names and dimensions, as the library does

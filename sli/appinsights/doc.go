@@ -44,7 +44,7 @@
 //
 // Each data point becomes one item whose name is the instrument name
 // unchanged (e.g. "agent.task.success") and whose customDimensions are the
-// point's attributes (key unchanged, value as attribute.Value.Emit gives it:
+// point's attributes (key unchanged, value as attribute.Value.String gives it:
 // "true", "42", `["a","b"]` for slices), plus the resource attributes named
 // by WithResourceDimensions; a point attribute wins over a resource one.
 // The resource's service.name (preceded by service.namespace and a dot when set)
