@@ -21,6 +21,7 @@ type Enforcer struct {
 	store    Store
 	cfg      config
 	blocking bool
+	bound    *deadlines // bounds each store call when blocking
 	idBase   uint64
 	window   atomic.Pointer[cachedWindow] // the last period computed, reused while current
 	open     allowance
@@ -63,6 +64,9 @@ func New(store Store, opts ...Option) (*Enforcer, error) {
 	_, isLocal := store.(local)
 	e := &Enforcer{store: store, cfg: cfg, blocking: !isLocal, idBase: binary.LittleEndian.Uint64(seed[:])}
 	e.open.max = cfg.allowance
+	if e.blocking {
+		e.bound = newDeadlines(cfg.timeout)
+	}
 	return e, nil
 }
 
@@ -224,21 +228,16 @@ type cachedWindow struct {
 	keepUntil time.Time
 }
 
-// storeContext bounds ctx by the store timeout (WithTimeout) when the store
-// can block, and returns it unchanged otherwise, or when its own deadline
-// (wall clock, like every context deadline) is already no later than the
-// timeout from now. The caller defers cancel.
+// storeContext bounds ctx by the store timeout when the store can block
+// (see deadlines), and returns it unchanged otherwise, or when its own
+// deadline (wall clock, like every context deadline) is already no later
+// than the timeout from now. The caller defers cancel.
 func (e *Enforcer) storeContext(ctx context.Context) (_ context.Context, cancel context.CancelFunc) {
 	if !e.blocking {
 		return ctx, noCancel
 	}
-	if d, ok := ctx.Deadline(); ok && time.Until(d) <= e.cfg.timeout {
-		return ctx, noCancel
-	}
-	return context.WithTimeout(ctx, e.cfg.timeout)
+	return e.bound.bound(ctx)
 }
-
-func noCancel() {}
 
 // limit returns the tenant's limit and its downshift level.
 func (e *Enforcer) limit(ctx context.Context, tenant string) (limit, downshiftAt int64, err error) {

@@ -199,8 +199,13 @@ func WithRetention(d time.Duration) Option {
 	})
 }
 
-// WithTimeout bounds every call to a store that can block (default 250ms).
-// Stores that never block, such as Memory, are called without one.
+// WithTimeout bounds every call to a store that can block (default 250ms):
+// the call's context has a deadline at most d away (the caller's own, when
+// it is sooner). When the caller's context cannot be cancelled
+// (context.Background, context.WithoutCancel), calls that start within
+// d/16 of each other share one deadline, so a call may be cut up to d/16
+// before d; this saves a timer per call. Stores that never block, such as
+// Memory, are called without one.
 func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(cfg *config) error {
 		if d <= 0 {

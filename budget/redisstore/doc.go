@@ -25,19 +25,20 @@
 //
 // # Key layout
 //
-// A tenant's period uses four keys with one hash tag, so they live in one
+// A tenant's period uses two keys with one hash tag, so they live in one
 // Redis Cluster slot:
 //
 //	<prefix>{<base64url(tenant)>}:<period start, Unix ms>     hash: spent, held
-//	<prefix>{<base64url(tenant)>}:<period start, Unix ms>:h   zset: live holds "<id>:<estimate>" by -expiry
-//	<prefix>{<base64url(tenant)>}:<period start, Unix ms>:x   zset: expired, unsettled holds
-//	<prefix>{<base64url(tenant)>}:<period start, Unix ms>:f   zset: ids charged by forced settles
+//	<prefix>{<base64url(tenant)>}:<period start, Unix ms>:h   zset: the period's reservation records
 //
-// Live holds are scored by minus their expiry (Unix ms), so a new hold,
-// which expires no earlier than those before it, goes to the head of the
-// set: in a small set (a listpack) ZADD then stops at once instead of
-// walking past every live hold to the tail. Expired holds in ":x" are
-// scored by their expiry and forced charges in ":f" by their time.
+// In the ":h" set a live hold is a member "<id>:<estimate>" scored by
+// minus its expiry (Unix ms); when it expires unsettled, a sweep turns its
+// score positive (its expiry), and the record waits there for a late
+// settle until it is forgotten; an id charged by a forced settle is a
+// member "<id>" scored by the time of the charge. Live holds go to the
+// head of the set, because a new hold expires no earlier than those
+// before it: in a small set (a listpack) ZADD then stops at once instead
+// of walking past every other record.
 //
 // The prefix defaults to "llmops:budget:". The tenant id is base64url
 // encoded (unpadded): the encoding is injective and has no braces, colons

@@ -44,12 +44,12 @@ type Store struct {
 // keys.
 const keyCacheSize = 256
 
-// periodKeys are the four keys of one tenant's period.
+// periodKeys are the two keys of one tenant's period.
 type periodKeys struct {
 	tenant string
 	start  int64 // period start, Unix ms
-	keys   [4]string
-	boxed  [4]any // boxed[i] == keys[i], boxed once for every call's arguments
+	keys   [2]string
+	boxed  [2]any // boxed[i] == keys[i], boxed once for every call's arguments
 }
 
 // scripts are the Store's scripts; the index of one is its index in
@@ -116,8 +116,8 @@ func New(c Client, opts ...Option) (*Store, error) {
 
 // Key returns the name of the hash that holds a tenant's spend for the
 // period starting at periodStart: prefix + "{" + base64url(tenant) + "}:" +
-// Unix milliseconds of the start. The other keys of the period append
-// ":h" (live holds), ":x" (expired holds) and ":f" (forced charges).
+// Unix milliseconds of the start. The period's other key appends ":h" (its
+// reservation records: live holds, expired holds, forced charges).
 // base64url is injective and its alphabet has no braces, colons or
 // whitespace, so no tenant id can reach into another's keys or choose
 // another's cluster slot.
@@ -133,25 +133,19 @@ func (s *Store) appendKey(b []byte, tenant string, periodStart time.Time) []byte
 	return strconv.AppendInt(b, periodStart.UnixMilli(), 10)
 }
 
-// keys returns the first n of the period's four keys, built in one
-// allocation.
-func (s *Store) keys(tenant string, periodStart time.Time, n int) []string {
+// keys returns the period's two keys, built in one allocation.
+func (s *Store) keys(tenant string, periodStart time.Time) [2]string {
 	base := len(s.prefix) + base64.RawURLEncoding.EncodedLen(len(tenant)) + 24
-	b := make([]byte, 0, 4*base+8)
+	b := make([]byte, 0, 2*base+2)
 	b = s.appendKey(b, tenant, periodStart)
 	k := len(b)
 	b = append(b, b[:k]...)
 	b = append(b, ":h"...)
-	b = append(b, b[:k]...)
-	b = append(b, ":x"...)
-	b = append(b, b[:k]...)
-	b = append(b, ":f"...)
 	all := string(b)
-	keys := []string{all[:k], all[k : 2*k+2], all[2*k+2 : 3*k+4], all[3*k+4:]}
-	return keys[:n]
+	return [2]string{all[:k], all[k:]}
 }
 
-// cachedKeys returns the period's four keys from keyCache, building and
+// cachedKeys returns the period's two keys from keyCache, building and
 // caching them on a miss. The cache is two-way: a tenant may sit in either
 // of two slots picked by independent bits of its hash, so two busy tenants
 // that share one slot do not evict each other. The returned array is
@@ -172,7 +166,7 @@ func (s *Store) cachedKeys(tenant string, periodStart time.Time) *periodKeys {
 		return pb
 	}
 	pk := &periodKeys{tenant: tenant, start: start}
-	copy(pk.keys[:], s.keys(tenant, periodStart, 4))
+	pk.keys = s.keys(tenant, periodStart)
 	for i, k := range pk.keys {
 		pk.boxed[i] = k
 	}
@@ -193,7 +187,7 @@ func (s *Store) cachedKeys(tenant string, periodStart time.Time) *periodKeys {
 // the call.
 type scriptArgs struct {
 	vals [8]bytesArg
-	cmd  [3 + 4 + 8]any // "evalsha", sha1, number of keys, keys, &vals[i]
+	cmd  [3 + 2 + 8]any // "evalsha", sha1, number of keys, keys, &vals[i]
 	n    int
 	buf  []byte
 	arr  [128]byte // buf's first array
@@ -247,18 +241,18 @@ func (a *scriptArgs) list() []any {
 	return l
 }
 
-// run runs scripts[script] with the first nkeys keys of k and the arguments written to
+// run runs scripts[script] with the keys of k and the arguments written to
 // a, in one round trip. When the client has a Process method it sends an
 // EVALSHA command built in a (keys boxed once per cached period, the SHA1
 // once per Store), which is what Script.Run sends, less the allocations of
 // its argument list; a NOSCRIPT reply (Redis restarted or its script cache
 // was flushed) is answered by sending the script with EVAL, as Script.Run
 // does. Any other client goes through Script.Run directly.
-func (s *Store) run(ctx context.Context, script int, k *periodKeys, nkeys int, a *scriptArgs) *redis.Cmd {
+func (s *Store) run(ctx context.Context, script int, k *periodKeys, a *scriptArgs) *redis.Cmd {
 	sc := scripts[script]
 	if s.proc != nil {
-		c := append(a.cmd[:0], "evalsha", s.sha1[script], nkeys)
-		c = append(c, k.boxed[:nkeys]...)
+		c := append(a.cmd[:0], "evalsha", s.sha1[script], len(k.keys))
+		c = append(c, k.boxed[:]...)
 		for i := range a.n {
 			c = append(c, &a.vals[i])
 		}
@@ -268,9 +262,9 @@ func (s *Store) run(ctx context.Context, script int, k *periodKeys, nkeys int, a
 		if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
 			return cmd
 		}
-		return sc.Eval(ctx, s.c, k.keys[:nkeys], a.list()...)
+		return sc.Eval(ctx, s.c, k.keys[:], a.list()...)
 	}
-	return sc.Run(ctx, s.c, k.keys[:nkeys], a.list()...)
+	return sc.Run(ctx, s.c, k.keys[:], a.list()...)
 }
 
 // keepMillis converts the absolute KeepUntil into a relative expiry, so
@@ -301,7 +295,7 @@ func (s *Store) Reserve(ctx context.Context, a budget.ReserveArgs) (budget.Reser
 	args.buf = append(args.buf, ' ')
 	args.buf = strconv.AppendInt(args.buf, now-a.Now.Sub(a.ForgetBefore).Milliseconds(), 10)
 	args.end(from)
-	res, err := s.run(ctx, reserveIdx, keys, 3, args).Slice()
+	res, err := s.run(ctx, reserveIdx, keys, args).Slice()
 	if err != nil {
 		return budget.ReserveResult{Decision: budget.Block}, fmt.Errorf("redisstore: reserve: %w", err)
 	}
@@ -340,7 +334,7 @@ func (s *Store) finish(ctx context.Context, a budget.SettleArgs, mode string) (b
 	args.int(keepMillis(a.KeepUntil, a.Now))
 	args.int(a.ForgetBefore.UnixMilli())
 	args.str(force)
-	n, err := s.run(ctx, finishIdx, keys, 4, args).Int64()
+	n, err := s.run(ctx, finishIdx, keys, args).Int64()
 	op := "settle"
 	if mode == "r" {
 		op = "release"
@@ -359,7 +353,7 @@ func (s *Store) Usage(ctx context.Context, a budget.UsageArgs) (budget.Usage, er
 	keys := s.cachedKeys(a.Tenant, a.Period.Start)
 	args := newArgs()
 	args.int(-a.Now.UnixMilli())
-	res, err := s.run(ctx, usageIdx, keys, 2, args).Slice()
+	res, err := s.run(ctx, usageIdx, keys, args).Slice()
 	if err != nil {
 		return budget.Usage{}, fmt.Errorf("redisstore: usage: %w", err)
 	}
