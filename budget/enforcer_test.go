@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/budget"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/budget"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 // A tenant with a 10 USD monthly budget spends 3 USD per task: it is

@@ -7,7 +7,7 @@ import (
 
 	"github.com/llmops-go/llmops/budget"
 	"github.com/llmops-go/llmops/budget/storetest"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 func TestMemoryConformance(t *testing.T) {

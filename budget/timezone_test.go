@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/budget"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 const tzChildEnv = "LLMOPS_BUDGET_TZ_CHILD"

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 // Admin handler limits and defaults.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/chaos"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 const testToken = "s3cret-token-for-tests-0123456789"

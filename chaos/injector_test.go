@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/chaos"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)

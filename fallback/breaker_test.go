@@ -10,8 +10,8 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/fallback"
-	"github.com/llmops-go/llmops/internal/clock"
 )
 
 // The breakers run on gobreaker's wall clock, so these tests use a short

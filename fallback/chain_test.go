@@ -10,8 +10,8 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/fallback"
-	"github.com/llmops-go/llmops/internal/clock"
 )
 
 // httpStatusError stands for an HTTP tool's error, classified by the caller.

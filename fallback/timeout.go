@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 // stepContext is the context a step with a timeout runs with: a child of the

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/budget"
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/httpmw"
-	"github.com/llmops-go/llmops/internal/clock"
 	"github.com/llmops-go/llmops/sli"
 )
 

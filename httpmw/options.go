@@ -8,7 +8,7 @@ import (
 
 	"github.com/llmops-go/llmops/budget"
 	"github.com/llmops-go/llmops/chaos"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/sli"
 )
 

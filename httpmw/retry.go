@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 // RetryPolicy makes the Transport retry a chat completion that got a 429

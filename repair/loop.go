@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 // Loop defaults and bounds.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 const weatherSchema = `{

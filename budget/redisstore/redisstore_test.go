@@ -16,7 +16,7 @@ import (
 	"github.com/llmops-go/llmops/budget"
 	"github.com/llmops-go/llmops/budget/redisstore"
 	"github.com/llmops-go/llmops/budget/storetest"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )

@@ -13,7 +13,7 @@ import (
 	_ "time/tzdata" // the rollover checks load time zones on any host
 
 	"github.com/llmops-go/llmops/budget"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 // Limit is the default limit, in micro-USD, of the Enforcers the suite

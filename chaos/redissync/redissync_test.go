@@ -14,7 +14,7 @@ import (
 
 	"github.com/llmops-go/llmops/chaos"
 	"github.com/llmops-go/llmops/chaos/redissync"
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/internal/redistest"
 )
 

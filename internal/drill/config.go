@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 // Defaults applied by Run to the zero fields of a Config.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/internal/drill"
 )
 

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 // Defaults applied by New; each can be changed with the Option named beside it.

@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/examples/agent/internal/config"
 	"github.com/llmops-go/llmops/examples/agent/internal/service"
-	"github.com/llmops-go/llmops/internal/clock"
 	"github.com/llmops-go/llmops/internal/drill"
 	"github.com/llmops-go/llmops/internal/redistest"
 )

@@ -19,11 +19,11 @@ import (
 	"github.com/llmops-go/llmops/budget/redisstore"
 	"github.com/llmops-go/llmops/chaos"
 	"github.com/llmops-go/llmops/chaos/redissync"
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/examples/agent/internal/config"
 	"github.com/llmops-go/llmops/examples/agent/internal/simmodel"
 	"github.com/llmops-go/llmops/examples/agent/internal/tools"
 	"github.com/llmops-go/llmops/httpmw"
-	"github.com/llmops-go/llmops/internal/clock"
 	"github.com/llmops-go/llmops/repair"
 	"github.com/llmops-go/llmops/sli"
 )

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llmops-go/llmops/internal/clock"
+	"github.com/llmops-go/llmops/clock"
 )
 
 // MaxBodyBytes bounds the request body the server reads.

@@ -15,8 +15,8 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/examples/agent/internal/simmodel"
-	"github.com/llmops-go/llmops/internal/clock"
 	"github.com/llmops-go/llmops/repair"
 )
 

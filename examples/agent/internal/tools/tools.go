@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/fallback"
-	"github.com/llmops-go/llmops/internal/clock"
 	"github.com/llmops-go/llmops/repair"
 )
 

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/chaos"
+	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/examples/agent/internal/tools"
 	"github.com/llmops-go/llmops/fallback"
-	"github.com/llmops-go/llmops/internal/clock"
 )
 
 type events struct {

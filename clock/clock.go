@@ -1,8 +1,3 @@
-// Package clock is the injectable source of time used by every llmops
-// package, with a fake for tests.
-//
-// Production code takes a Clock and defaults to Real; tests pass a *Fake and
-// move time with Advance or Set instead of sleeping.
 package clock
 
 import (
