@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/budget"
+	"github.com/llmops-go/llmops/examples/agent/internal/strictjson"
 	"github.com/llmops-go/llmops/httpmw"
 	"github.com/llmops-go/llmops/sli/appinsights"
 )
@@ -338,6 +339,18 @@ type budgetFile struct {
 	Tenants            map[string]float64 `json:"tenants"`
 }
 
+// budgetField reports whether k is one of budgetFile's JSON names, exactly.
+func budgetField(k string) bool {
+	switch k {
+	case "period", "default_usd", "downshift_at_percent", "estimate_usd", "tenants":
+		return true
+	}
+	return false
+}
+
+// loadFile applies the budget file at path: strict JSON (see
+// strictjson.Check; no null anywhere), at most MaxBudgetFileBytes, every
+// amount a valid budget.FromUSD amount.
 func (b *Budgets) loadFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -351,14 +364,18 @@ func (b *Budgets) loadFile(path string) error {
 	if len(data) > MaxBudgetFileBytes {
 		return fmt.Errorf("%w: budget file %s: larger than %d bytes", ErrConfig, path, MaxBudgetFileBytes)
 	}
+	// Strict JSON: encoding/json alone would take "Default_USD" for
+	// default_usd, keep the last of two "acme" tenants, read a null tenant
+	// budget as 0 and (through json.Decoder) ignore a stray "}" after the
+	// object.
+	if err := strictjson.Check(data, budgetField); err != nil {
+		return fmt.Errorf("%w: budget file %s: %v", ErrConfig, path, err)
+	}
 	var bf budgetFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&bf); err != nil {
 		return fmt.Errorf("%w: budget file %s: %v", ErrConfig, path, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: budget file %s: trailing data after the JSON object", ErrConfig, path)
 	}
 	if bf.Period != nil {
 		b.Period = *bf.Period

@@ -22,7 +22,9 @@
 //	{"period": "month", "default_usd": 10, "downshift_at_percent": 80,
 //	 "estimate_usd": 0.02, "tenants": {"acme": 25, "trial": 0.5}}
 //
-// A flag given on the command line wins over the file.
+// The file is strict JSON: one object, keys spelled exactly and each given
+// once, no null, valid UTF-8, nothing after it. A flag given on the command
+// line wins over the file.
 //
 // # Errors
 //

@@ -1,10 +1,12 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +24,7 @@ import (
 	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/examples/agent/internal/config"
 	"github.com/llmops-go/llmops/examples/agent/internal/simmodel"
+	"github.com/llmops-go/llmops/examples/agent/internal/strictjson"
 	"github.com/llmops-go/llmops/examples/agent/internal/tools"
 	"github.com/llmops-go/llmops/httpmw"
 	"github.com/llmops-go/llmops/repair"
@@ -354,18 +357,56 @@ type chatRequest struct {
 // maxPromptBytes bounds the prompt.
 const maxPromptBytes = 8 << 10
 
-func (s *Service) serveChat(w http.ResponseWriter, r *http.Request) {
+// maxChatBodyBytes bounds the POST /chat body decodeChat reads: room for a
+// prompt of maxPromptBytes even when every byte of it is written as a six-
+// byte \u escape.
+const maxChatBodyBytes = 64 << 10
+
+// Errors of decodeChat; their texts are the messages of the 400 responses.
+var (
+	errChatBody   = errors.New(`the body must be one JSON object {"prompt": "..."}`)
+	errPromptSize = errors.New("prompt must be 1 to " + strconv.Itoa(maxPromptBytes) + " bytes")
+)
+
+// decodeChat strictly decodes a POST /chat body: at most maxChatBodyBytes
+// of valid UTF-8 holding exactly one JSON object, with only white space
+// around it, whose only key is "prompt" (exactly that spelling, once) and
+// whose value is a string. encoding/json alone would accept "PROMPT", keep
+// the last of duplicate keys and ignore a null. The error matches
+// errChatBody, or errPromptSize when the body is well formed but the
+// prompt is missing, empty or longer than maxPromptBytes once unescaped.
+func decodeChat(r io.Reader) (chatRequest, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxChatBodyBytes+1))
+	if err != nil {
+		return chatRequest{}, fmt.Errorf("%w: reading: %v", errChatBody, err)
+	}
+	if len(data) > maxChatBodyBytes {
+		return chatRequest{}, fmt.Errorf("%w: larger than %d bytes", errChatBody, maxChatBodyBytes)
+	}
+	if err := strictjson.Check(data, func(k string) bool { return k == "prompt" }); err != nil {
+		return chatRequest{}, fmt.Errorf("%w: %v", errChatBody, err)
+	}
 	var req chatRequest
-	dec := json.NewDecoder(r.Body)
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || dec.More() {
-		httpmw.MarkFailed(r.Context(), "bad_request")
-		writeError(w, http.StatusBadRequest, "bad_request", `the body must be one JSON object {"prompt": "..."}`)
-		return
+	if err := dec.Decode(&req); err != nil { // a prompt that is not a string
+		return chatRequest{}, fmt.Errorf("%w: %v", errChatBody, err)
 	}
 	if req.Prompt == "" || len(req.Prompt) > maxPromptBytes {
+		return chatRequest{}, errPromptSize
+	}
+	return req, nil
+}
+
+func (s *Service) serveChat(w http.ResponseWriter, r *http.Request) {
+	req, err := decodeChat(r.Body)
+	if err != nil {
+		msg := errChatBody.Error()
+		if errors.Is(err, errPromptSize) {
+			msg = errPromptSize.Error()
+		}
 		httpmw.MarkFailed(r.Context(), "bad_request")
-		writeError(w, http.StatusBadRequest, "bad_request", "prompt must be 1 to "+strconv.Itoa(maxPromptBytes)+" bytes")
+		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
 	ctx := r.Context()

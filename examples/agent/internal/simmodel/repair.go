@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Markers of the repair package's prompt.
@@ -119,8 +120,11 @@ func salvage(s string, depth int) map[string]any {
 		case v == "true" || v == "false":
 			m[p[1]] = v == "true"
 		default:
-			f, _ := strconv.ParseFloat(v, 64)
-			m[p[1]] = f
+			// 1e999 does not fit: leave it out rather than keep an
+			// infinity, which no JSON can carry.
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				m[p[1]] = f
+			}
 		}
 	}
 	return m
@@ -155,6 +159,9 @@ func coerce(v any, ps map[string]any) (any, bool) {
 			f = hi
 		}
 		if typ == "integer" {
+			if math.Abs(f) >= 1<<63 {
+				return nil, false // no int64 holds it
+			}
 			out = int64(f)
 		} else {
 			out = f
@@ -171,10 +178,14 @@ func coerce(v any, ps map[string]any) (any, bool) {
 		default:
 			return nil, false
 		}
-		if hi, ok := ps["maxLength"].(float64); ok && len(s) > int(hi) {
-			s = s[:int(hi)]
+		// JSON Schema counts characters (runes); a negative bound is not
+		// one.
+		n := utf8.RuneCountInString(s)
+		if hi, ok := ps["maxLength"].(float64); ok && hi >= 0 && float64(n) > hi {
+			n = int(hi) // below n, so it fits an int
+			s = firstRunes(s, n)
 		}
-		if lo, ok := ps["minLength"].(float64); ok && len(s) < int(lo) {
+		if lo, ok := ps["minLength"].(float64); ok && float64(n) < lo {
 			return nil, false
 		}
 		out = s
@@ -205,6 +216,17 @@ func coerce(v any, ps map[string]any) (any, bool) {
 	return out, true
 }
 
+// firstRunes returns the first n runes of s.
+func firstRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
 // filler returns a value for a required property that could not be
 // recovered: the schema's default, first example, first enum value, or the
 // smallest value its type and bounds allow.
@@ -231,5 +253,17 @@ func filler(ps map[string]any) any {
 	case "object":
 		return map[string]any{}
 	}
-	return "unknown"
+	// A string: "unknown", cut to maxLength characters or padded to
+	// minLength (within reason).
+	s := "unknown"
+	if hi, ok := ps["maxLength"].(float64); ok && hi >= 0 && hi < float64(len(s)) {
+		s = s[:int(hi)]
+	}
+	if lo, ok := ps["minLength"].(float64); ok && lo > float64(len(s)) && lo <= maxFillerRunes {
+		s += strings.Repeat("?", int(math.Ceil(lo))-len(s))
+	}
+	return s
 }
+
+// maxFillerRunes bounds the string filler pads to a minLength.
+const maxFillerRunes = 1024

@@ -6,9 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/llmops-go/llmops/clock"
+	"github.com/llmops-go/llmops/examples/agent/internal/strictjson"
 	"github.com/llmops-go/llmops/fallback"
 	"github.com/llmops-go/llmops/repair"
 )
@@ -209,29 +214,32 @@ func faultFrom(ctx context.Context) error {
 	return err
 }
 
-// Call runs the tool called name with args, which must fit its schema
-// (validate them with Registry first). Arguments that do not decode are
-// reported with repair.Repairable, so a repair loop can fix them.
+// Call runs the tool called name with args, which should fit its schema
+// (validate them with Registry first). Call decodes them strictly and
+// checks them against the schema's bounds itself, so that arguments it was
+// handed unvalidated cannot reach a tool out of range: one JSON object of
+// at most repair.DefaultMaxArgsBytes of valid UTF-8, with only the schema's
+// keys (exactly spelled, each once, none null) and nothing after it. As
+// in the schemas, an integer may be written 100, 100.0 or 1e2.
+// Arguments that do not pass are reported with repair.Repairable, so a
+// repair loop can fix them.
 func (s *Set) Call(ctx context.Context, name string, args []byte) (Outcome, error) {
 	switch name {
 	case WebSearch:
-		var a searchArgs
-		if err := decode(args, &a); err != nil {
+		a, err := decodeSearch(args)
+		if err != nil {
 			return Outcome{}, err
-		}
-		if a.MaxResults == 0 {
-			a.MaxResults = 3
 		}
 		return outcome(s.search.Do(ctx, a))
 	case LookupFact:
-		var a factArgs
-		if err := decode(args, &a); err != nil {
+		a, err := decodeFact(args)
+		if err != nil {
 			return Outcome{}, err
 		}
 		return outcome(s.facts.Do(ctx, a))
 	case ComputePrimes:
-		var a primeArgs
-		if err := decode(args, &a); err != nil {
+		a, err := decodePrimes(args)
+		if err != nil {
 			return Outcome{}, err
 		}
 		return outcome(s.primes.Do(ctx, a))
@@ -255,13 +263,158 @@ func outcome(r fallback.Result[json.RawMessage], err error) (Outcome, error) {
 	return Outcome{Result: r.Value, Step: r.Step, Fallback: r.Fallback}, nil
 }
 
-func decode(args []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(args))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return repair.Repairable(fmt.Errorf("tools: arguments: %w", err))
+// Bounds of the tools' arguments, as their schemas state them. String
+// lengths count characters (runes), as JSON Schema does.
+const (
+	maxArgsBytes         = repair.DefaultMaxArgsBytes // the Registry's limit
+	maxTopicRunes        = 80
+	maxQueryRunes        = 300
+	maxSearchResults     = 10
+	defaultSearchResults = 3
+)
+
+// badArgs returns a repairable argument error.
+func badArgs(format string, a ...any) error {
+	return repair.Repairable(fmt.Errorf("tools: arguments: "+format, a...))
+}
+
+// decodeArgs strictly decodes arguments into their members: see Call.
+func decodeArgs(args []byte, known ...string) (map[string]json.RawMessage, error) {
+	if len(args) > maxArgsBytes {
+		return nil, badArgs("%d bytes; the limit is %d", len(args), maxArgsBytes)
 	}
-	return nil
+	if err := strictjson.Check(args, func(k string) bool { return slices.Contains(known, k) }); err != nil {
+		return nil, badArgs("%v", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(args, &m); err != nil {
+		return nil, badArgs("%v", err)
+	}
+	return m, nil
+}
+
+// stringArg returns the required string member name, of 1 to maxRunes
+// characters.
+func stringArg(m map[string]json.RawMessage, name string, maxRunes int) (string, error) {
+	raw, ok := m[name]
+	if !ok {
+		return "", badArgs("%s is required", name)
+	}
+	var v string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &v) != nil {
+		return "", badArgs("%s must be a string", name)
+	}
+	if n := utf8.RuneCountInString(v); n < 1 || n > maxRunes {
+		return "", badArgs("%s must be 1 to %d characters, not %d", name, maxRunes, n)
+	}
+	return v, nil
+}
+
+// intArg returns the integer member name, from lo to hi, and whether it is
+// present.
+func intArg(m map[string]json.RawMessage, name string, lo, hi int64) (v int64, present bool, err error) {
+	raw, ok := m[name]
+	if !ok {
+		return 0, false, nil
+	}
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return 0, true, badArgs("%s must be an integer", name)
+	}
+	v, whole := wholeNumber(string(raw))
+	if !whole || v < lo || v > hi {
+		return 0, true, badArgs("%s must be an integer from %d to %d, not %s", name, lo, hi, raw)
+	}
+	return v, true, nil
+}
+
+// wholeNumber returns the value of the JSON number literal lit when it is
+// a whole number of magnitude below 10^18: an "integer" in JSON Schema's
+// sense, which counts 5, 5.0, 0.5e1 and 500e-2 alike. It never builds a
+// large number, whatever the exponent.
+func wholeNumber(lit string) (int64, bool) {
+	if v, err := strconv.ParseInt(lit, 10, 64); err == nil {
+		return v, true
+	}
+	neg := strings.HasPrefix(lit, "-")
+	mant, exp := strings.TrimPrefix(lit, "-"), "0"
+	if i := strings.IndexAny(mant, "eE"); i >= 0 {
+		mant, exp = mant[:i], mant[i+1:]
+	}
+	whole, frac, _ := strings.Cut(mant, ".")
+	e, err := strconv.Atoi(exp)
+	// Past a million, the exponent cannot be offset by the digits of
+	// arguments of at most maxArgsBytes: the number is not whole or is
+	// far too large.
+	if err != nil || e > 1e6 || e < -1e6 {
+		return 0, false
+	}
+	digits := strings.TrimLeft(whole+frac, "0")
+	if digits == "" {
+		return 0, true
+	}
+	shift := e - len(frac)
+	trimmed := strings.TrimRight(digits, "0")
+	shift += len(digits) - len(trimmed)
+	if shift < 0 || len(trimmed)+shift > 18 {
+		return 0, false // a fraction, or 10^18 or more
+	}
+	v, err := strconv.ParseInt(trimmed, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	for ; shift > 0; shift-- {
+		v *= 10
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+func decodeSearch(args []byte) (searchArgs, error) {
+	m, err := decodeArgs(args, "query", "max_results")
+	if err != nil {
+		return searchArgs{}, err
+	}
+	q, err := stringArg(m, "query", maxQueryRunes)
+	if err != nil {
+		return searchArgs{}, err
+	}
+	n, present, err := intArg(m, "max_results", 1, maxSearchResults)
+	if err != nil {
+		return searchArgs{}, err
+	}
+	if !present {
+		n = defaultSearchResults
+	}
+	return searchArgs{Query: q, MaxResults: int(n)}, nil
+}
+
+func decodeFact(args []byte) (factArgs, error) {
+	m, err := decodeArgs(args, "topic")
+	if err != nil {
+		return factArgs{}, err
+	}
+	t, err := stringArg(m, "topic", maxTopicRunes)
+	if err != nil {
+		return factArgs{}, err
+	}
+	return factArgs{Topic: t}, nil
+}
+
+func decodePrimes(args []byte) (primeArgs, error) {
+	m, err := decodeArgs(args, "limit")
+	if err != nil {
+		return primeArgs{}, err
+	}
+	n, present, err := intArg(m, "limit", 2, MaxPrimeLimit)
+	if err != nil {
+		return primeArgs{}, err
+	}
+	if !present {
+		return primeArgs{}, badArgs("limit is required")
+	}
+	return primeArgs{Limit: int(n)}, nil
 }
 
 func encode(v any) json.RawMessage {
