@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
-	"unicode/utf8"
+
+	"github.com/llmops-go/llmops/internal/strictjson"
 )
 
 // wireSpec is the JSON body of POST /admin/chaos.
@@ -122,74 +122,13 @@ func parseDuration(field string, v *string) (time.Duration, error) {
 	return d, nil
 }
 
-// frame is one open object or array during checkStrict's walk.
-type frame struct {
-	object    bool
-	expectKey bool
-	lastKey   string
-	keys      map[string]struct{}
-}
-
-// checkStrict walks body token by token and rejects what encoding/json
-// would let through: duplicate keys (encoding/json keeps the last), keys
-// that only match a field case-insensitively, null values, invalid UTF-8,
-// a top level that is not an object, and data after it.
+// checkStrict rejects what encoding/json would let through: duplicate
+// keys (encoding/json keeps the last), keys that only match a field
+// case-insensitively, null values, invalid UTF-8, a top level that is not
+// an object, and data after it.
 func checkStrict(body []byte) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return fmt.Errorf("%w: empty body", errBadBody)
-	}
-	if !utf8.Valid(body) {
-		return fmt.Errorf("%w: body is not valid UTF-8", errBadBody)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("%w: malformed JSON: %v", errBadBody, err)
-		}
-		if len(stack) == 0 {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return fmt.Errorf("%w: body must be a JSON object", errBadBody)
-			}
-			stack = append(stack, &frame{object: true, expectKey: true, keys: map[string]struct{}{}})
-			continue
-		}
-		top := stack[len(stack)-1]
-		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
-				break
-			}
-			continue
-		}
-		if top.object && top.expectKey {
-			key, _ := tok.(string)
-			if _, dup := top.keys[key]; dup {
-				return fmt.Errorf("%w: duplicate key %q", errBadBody, key)
-			}
-			if len(stack) == 1 && !wireField(key) {
-				return fmt.Errorf("%w: unknown field %q", errBadBody, key)
-			}
-			top.keys[key] = struct{}{}
-			top.lastKey = key
-			top.expectKey = false
-			continue
-		}
-		// A value.
-		if top.object {
-			top.expectKey = true
-		}
-		if tok == nil && len(stack) == 1 {
-			return fmt.Errorf("%w: field %q is null", errBadBody, top.lastKey)
-		}
-		if d, ok := tok.(json.Delim); ok {
-			stack = append(stack, &frame{object: d == '{', expectKey: d == '{', keys: map[string]struct{}{}})
-		}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: trailing data after the JSON object", errBadBody)
+	if err := strictjson.Check(body, wireField); err != nil {
+		return fmt.Errorf("%w: %w", errBadBody, err)
 	}
 	return nil
 }

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/llmops-go/llmops/budget"
-	"github.com/llmops-go/llmops/examples/agent/internal/strictjson"
 	"github.com/llmops-go/llmops/httpmw"
+	"github.com/llmops-go/llmops/internal/strictjson"
 	"github.com/llmops-go/llmops/sli/appinsights"
 )
 

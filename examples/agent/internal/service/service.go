@@ -24,9 +24,9 @@ import (
 	"github.com/llmops-go/llmops/clock"
 	"github.com/llmops-go/llmops/examples/agent/internal/config"
 	"github.com/llmops-go/llmops/examples/agent/internal/simmodel"
-	"github.com/llmops-go/llmops/examples/agent/internal/strictjson"
 	"github.com/llmops-go/llmops/examples/agent/internal/tools"
 	"github.com/llmops-go/llmops/httpmw"
+	"github.com/llmops-go/llmops/internal/strictjson"
 	"github.com/llmops-go/llmops/repair"
 	"github.com/llmops-go/llmops/sli"
 )

@@ -13,8 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmops-go/llmops/clock"
-	"github.com/llmops-go/llmops/examples/agent/internal/strictjson"
 	"github.com/llmops-go/llmops/fallback"
+	"github.com/llmops-go/llmops/internal/strictjson"
 	"github.com/llmops-go/llmops/repair"
 )
 

@@ -14,12 +14,13 @@ import (
 const MaxDepth = 16
 
 // ErrNotStrict is matched by every error Check returns.
-var ErrNotStrict = errors.New("strictjson: not a strict JSON object")
+var ErrNotStrict = errors.New("not strict JSON")
 
 // frame is one open object or array during Check's walk.
 type frame struct {
 	object    bool
 	expectKey bool
+	lastKey   string // the key of the member whose value comes next
 	keys      map[string]struct{}
 }
 
@@ -76,6 +77,7 @@ func Check(data []byte, known func(key string) bool) error {
 				return fmt.Errorf("%w: unknown field %q", ErrNotStrict, key)
 			}
 			top.keys[key] = struct{}{}
+			top.lastKey = key
 			top.expectKey = false
 			continue
 		}
@@ -85,7 +87,10 @@ func Check(data []byte, known func(key string) bool) error {
 		}
 		switch v := tok.(type) {
 		case nil:
-			return fmt.Errorf("%w: null value", ErrNotStrict)
+			if top.object {
+				return fmt.Errorf("%w: field %q is null", ErrNotStrict, top.lastKey)
+			}
+			return fmt.Errorf("%w: null in an array", ErrNotStrict)
 		case json.Delim: // '{' or '['
 			if len(stack) == MaxDepth {
 				return fmt.Errorf("%w: nested deeper than %d", ErrNotStrict, MaxDepth)
@@ -98,7 +103,7 @@ func Check(data []byte, known func(key string) bool) error {
 		}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: data after the JSON object", ErrNotStrict)
+		return fmt.Errorf("%w: trailing data after the JSON object", ErrNotStrict)
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/llmops-go/llmops/examples/agent/internal/strictjson"
+	"github.com/llmops-go/llmops/internal/strictjson"
 )
 
 func only(keys ...string) func(string) bool {

@@ -3,7 +3,7 @@ package strictjson_test
 import (
 	"fmt"
 
-	"github.com/llmops-go/llmops/examples/agent/internal/strictjson"
+	"github.com/llmops-go/llmops/internal/strictjson"
 )
 
 // Check refuses what encoding/json would quietly accept.
