@@ -67,18 +67,21 @@ type completion struct {
 	} `json:"usage"`
 }
 
+// toolCall is one tool call of a reply, or of a stream chunk's delta.
+type toolCall struct {
+	Index    *int   `json:"index"`
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
 type message struct {
-	Role      string  `json:"role"`
-	Content   *string `json:"content"`
-	ToolCalls []struct {
-		Index    *int   `json:"index"`
-		ID       string `json:"id"`
-		Type     string `json:"type"`
-		Function struct {
-			Name      string `json:"name"`
-			Arguments string `json:"arguments"`
-		} `json:"function"`
-	} `json:"tool_calls"`
+	Role      string     `json:"role"`
+	Content   *string    `json:"content"`
+	ToolCalls []toolCall `json:"tool_calls"`
 }
 
 // request is what the server is documented to read from a request, decoded
@@ -173,15 +176,7 @@ func checkResponse(t *testing.T, method string, body []byte, rec *httptest.Respo
 
 // checkMessage checks a reply: finish reason "stop" with content, or
 // "tool_calls" with named calls whose arguments are JSON objects.
-func checkMessage(t *testing.T, req *request, finish string, content *string, calls []struct {
-	Index    *int   `json:"index"`
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}, b []byte) {
+func checkMessage(t *testing.T, req *request, finish string, content *string, calls []toolCall, b []byte) {
 	t.Helper()
 	switch finish {
 	case "stop":
@@ -265,15 +260,7 @@ func checkStream(t *testing.T, req *request, rec *httptest.ResponseRecorder) {
 		id, finish string
 		content    strings.Builder
 		hasContent bool
-		calls      []struct {
-			Index    *int   `json:"index"`
-			ID       string `json:"id"`
-			Type     string `json:"type"`
-			Function struct {
-				Name      string `json:"name"`
-				Arguments string `json:"arguments"`
-			} `json:"function"`
-		}
+		calls      []toolCall
 	)
 	for i, ev := range events {
 		data, ok := strings.CutPrefix(ev, "data: ")
