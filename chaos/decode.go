@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,13 +39,11 @@ var errBadBody = errors.New("chaos: bad request body")
 // means 1; absent (or "") ttl, latency and retry_after mean the Spec
 // defaults. The returned Spec has passed Validate.
 func decodeSpec(body []byte) (Spec, error) {
-	if err := checkStrict(body); err != nil {
-		return Spec{}, err
-	}
 	var w wireSpec
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
+	if err := strictjson.Decode(body, wireField, &w); err != nil {
+		if errors.Is(err, strictjson.ErrNotStrict) {
+			return Spec{}, fmt.Errorf("%w: %w", errBadBody, err)
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return Spec{}, fmt.Errorf("%w: field %q has the wrong type (want %s)", errBadBody, te.Field, te.Type)
@@ -120,15 +117,4 @@ func parseDuration(field string, v *string) (time.Duration, error) {
 		return 0, fmt.Errorf("%w: %s must be a Go duration such as \"5m\" or \"250ms\"", ErrInvalidFault, field)
 	}
 	return d, nil
-}
-
-// checkStrict rejects what encoding/json would let through: duplicate
-// keys (encoding/json keeps the last), keys that only match a field
-// case-insensitively, null values, invalid UTF-8, a top level that is not
-// an object, and data after it.
-func checkStrict(body []byte) error {
-	if err := strictjson.Check(body, wireField); err != nil {
-		return fmt.Errorf("%w: %w", errBadBody, err)
-	}
-	return nil
 }

@@ -107,3 +107,14 @@ func Check(data []byte, known func(key string) bool) error {
 	}
 	return nil
 }
+
+// Decode checks data with Check and then decodes it into v with
+// encoding/json, which then has nothing left to guess. An error from Check
+// matches ErrNotStrict; an error from decoding (a value of the wrong type,
+// say) is encoding/json's own, so errors.As finds *json.UnmarshalTypeError.
+func Decode(data []byte, known func(key string) bool, v any) error {
+	if err := Check(data, known); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}

@@ -144,3 +144,20 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestDecode(t *testing.T) {
+	only := func(k string) bool { return k == "n" }
+	var v struct {
+		N int `json:"n"`
+	}
+	if err := strictjson.Decode([]byte(`{"n": 7}`), only, &v); err != nil || v.N != 7 {
+		t.Fatalf("Decode = %v, n %d; want nil, 7", err, v.N)
+	}
+	if err := strictjson.Decode([]byte(`{"N": 8}`), only, &v); !errors.Is(err, strictjson.ErrNotStrict) || v.N != 7 {
+		t.Fatalf("case-folded key: %v, n %d; want ErrNotStrict and n untouched", err, v.N)
+	}
+	var te *json.UnmarshalTypeError
+	if err := strictjson.Decode([]byte(`{"n": "x"}`), only, &v); !errors.As(err, &te) || errors.Is(err, strictjson.ErrNotStrict) {
+		t.Fatalf("wrong type: %v; want encoding/json's *UnmarshalTypeError", err)
+	}
+}

@@ -1,10 +1,8 @@
 package config
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -368,13 +366,8 @@ func (b *Budgets) loadFile(path string) error {
 	// default_usd, keep the last of two "acme" tenants, read a null tenant
 	// budget as 0 and (through json.Decoder) ignore a stray "}" after the
 	// object.
-	if err := strictjson.Check(data, budgetField); err != nil {
-		return fmt.Errorf("%w: budget file %s: %v", ErrConfig, path, err)
-	}
 	var bf budgetFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&bf); err != nil {
+	if err := strictjson.Decode(data, budgetField, &bf); err != nil {
 		return fmt.Errorf("%w: budget file %s: %v", ErrConfig, path, err)
 	}
 	if bf.Period != nil {

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -383,13 +382,8 @@ func decodeChat(r io.Reader) (chatRequest, error) {
 	if len(data) > maxChatBodyBytes {
 		return chatRequest{}, fmt.Errorf("%w: larger than %d bytes", errChatBody, maxChatBodyBytes)
 	}
-	if err := strictjson.Check(data, func(k string) bool { return k == "prompt" }); err != nil {
-		return chatRequest{}, fmt.Errorf("%w: %v", errChatBody, err)
-	}
 	var req chatRequest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil { // a prompt that is not a string
+	if err := strictjson.Decode(data, func(k string) bool { return k == "prompt" }, &req); err != nil {
 		return chatRequest{}, fmt.Errorf("%w: %v", errChatBody, err)
 	}
 	if req.Prompt == "" || len(req.Prompt) > maxPromptBytes {

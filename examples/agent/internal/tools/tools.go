@@ -283,11 +283,8 @@ func decodeArgs(args []byte, known ...string) (map[string]json.RawMessage, error
 	if len(args) > maxArgsBytes {
 		return nil, badArgs("%d bytes; the limit is %d", len(args), maxArgsBytes)
 	}
-	if err := strictjson.Check(args, func(k string) bool { return slices.Contains(known, k) }); err != nil {
-		return nil, badArgs("%v", err)
-	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(args, &m); err != nil {
+	if err := strictjson.Decode(args, func(k string) bool { return slices.Contains(known, k) }, &m); err != nil {
 		return nil, badArgs("%v", err)
 	}
 	return m, nil
